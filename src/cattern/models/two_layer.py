@@ -1,0 +1,175 @@
+"""The seed's network: input - affine - ReLU - affine - softmax."""
+import numpy as np
+
+from cattern.callbacks import PrintLoss
+from cattern.checks import check_nonnegative, check_positive_int, check_X, check_y
+from cattern.layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+)
+from cattern.trainer import TrainConfig, Trainer
+
+# Rows per forward pass in predict(): bounds memory on large inputs
+# (55000 x 1024 hidden units would otherwise be a 225 MB float32 temporary).
+_PREDICT_CHUNK = 8192
+
+
+class TwoLayerNet:
+    """A two-layer fully-connected network with a ReLU between the layers.
+
+    With N examples of D features, H hidden units and C classes::
+
+        scores = relu(X @ W1 + b1) @ W2 + b2        # (N, D) -> (N, H) -> (N, C)
+
+    trained on the mean softmax cross-entropy of ``scores`` plus an L2 penalty
+    ``0.5 * reg * (sum(W1**2) + sum(W2**2))``.
+
+    Parameters live in ``self.params``: ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C),
+    ``b2`` (C,). Weights start as ``std * randn``, biases at zero.
+
+    Inputs:
+    - input_size: D
+    - hidden_size: H
+    - output_size: C
+    - std: scale of the initial weights
+    - seed: an int or ``np.random.Generator`` for the initial weights; None
+      draws from NumPy's global random state, so that the seed's
+      ``np.random.seed(0)`` before construction reproduces its numbers
+    - dtype: float64 (exact, the default) or float32 (fast); every array of the
+      training step keeps it
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, std=1e-4, seed=None,
+                 dtype=np.float64):
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.output_size = check_positive_int("output_size", output_size)
+        std = check_nonnegative("std", std)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; got {self.dtype}")
+        D, H, C = self.input_size, self.hidden_size, self.output_size
+        if seed is None:
+            randn = np.random.randn
+        else:
+            rng = np.random.default_rng(seed)
+            randn = lambda *shape: rng.standard_normal(shape)  # noqa: E731
+        # W1 is drawn before W2, in the seed's order, so its scores come out the same.
+        self.params = {
+            "W1": (std * randn(D, H)).astype(self.dtype),
+            "b1": np.zeros(H, dtype=self.dtype),
+            "W2": (std * randn(H, C)).astype(self.dtype),
+            "b2": np.zeros(C, dtype=self.dtype),
+        }
+
+    # ------------------------------------------------------------------
+    # The loss: forward pass, then backward pass
+    # ------------------------------------------------------------------
+
+    def loss(self, X, y=None, reg=0.0):
+        """Class scores, or the loss and its gradients.
+
+        Inputs:
+        - X: (N, D) inputs
+        - y: (N,) integer labels in [0, C), or None
+        - reg: L2 regularization strength
+
+        Returns:
+        - if y is None: scores, (N, C)
+        - else (loss, grads): the scalar loss, and a dict with the gradient of
+          the loss for each key of ``self.params``, of the same shape
+        """
+        reg = check_nonnegative("reg", reg)
+        if y is None:
+            return self.scores(X)
+        X, y = self.check_data(X, y)
+        return self.batch_loss(X, y, reg)
+
+    def batch_loss(self, X, y, reg):
+        """:meth:`loss` on data already checked by :meth:`check_data`.
+
+        The trainer checks the whole data set once and calls this every step,
+        so no step pays for the checks again.
+        """
+        W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
+
+        # Forward: (N, D) -> (N, H) -> (N, H) -> (N, C)
+        hidden, cache1 = affine_forward(X, W1, b1)
+        hidden, cache_relu = relu_forward(hidden, out=hidden)  # in place: the pre-activation isn't needed
+        scores, cache2 = affine_forward(hidden, W2, b2)
+
+        data_loss, dscores = softmax_loss(scores, y)
+        # 0.5 so that the penalty's gradient is reg * W; vdot sums W * W without a temporary.
+        loss = data_loss + 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
+
+        # Backward: the chain rule through the same layers, in reverse.
+        dhidden, dW2, db2 = affine_backward(dscores, cache2)
+        dhidden = relu_backward(dhidden, cache_relu)
+        _, dW1, db1 = affine_backward(dhidden, cache1, input_grad=False)  # X is data: no dX
+        if reg:
+            dW1 += reg * W1
+            dW2 += reg * W2
+        grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        return loss, grads
+
+    # ------------------------------------------------------------------
+    # Prediction
+    # ------------------------------------------------------------------
+
+    def scores(self, X):
+        """Class scores (N, C) for inputs X (N, D), computed in chunks of rows."""
+        X = check_X(X, self.input_size, self.dtype)
+        p = self.params
+        out = np.empty((X.shape[0], self.output_size), dtype=self.dtype)
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            rows = slice(start, start + _PREDICT_CHUNK)
+            hidden, _ = affine_forward(X[rows], p["W1"], p["b1"])
+            hidden, _ = relu_forward(hidden, out=hidden)
+            affine_forward(hidden, p["W2"], p["b2"], out=out[rows])
+        return out
+
+    def predict(self, X):
+        """Predicted labels (N,) for inputs X (N, D): the class of highest score."""
+        return np.argmax(self.scores(X), axis=1)
+
+    # ------------------------------------------------------------------
+    # Training: the seed's face over cattern.trainer
+    # ------------------------------------------------------------------
+
+    def check_data(self, X, y):
+        """Validate a data set once: X as (N, D) of the net's dtype, y as (N,) int64."""
+        X = check_X(X, self.input_size, self.dtype)
+        return X, check_y(y, self.output_size, num_rows=X.shape[0])
+
+    def train(self, X, y, X_val, y_val, learning_rate=1e-3, learning_rate_decay=0.95,
+              reg=5e-6, num_iters=100, batch_size=200, verbose=False, momentum=0.9,
+              seed=None, callbacks=()):
+        """Train with minibatch SGD with momentum, the rate decaying once per epoch.
+
+        Inputs:
+        - X: (N, D) training inputs; y: (N,) labels
+        - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels
+        - learning_rate: starting rate
+        - learning_rate_decay: factor applied to the rate after each epoch
+        - reg: L2 strength
+        - num_iters: number of updates
+        - batch_size: examples per update
+        - verbose: print the loss every 100 iterations
+        - momentum: velocity decay of SGD with momentum (0 gives plain SGD)
+        - seed: seeds the batch order; None draws from NumPy's global state
+        - callbacks: extra :class:`cattern.trainer.Callback` objects
+
+        Returns a dict with ``loss_history`` (per iteration), ``train_acc_history``
+        and ``val_acc_history`` (per epoch).
+        """
+        config = TrainConfig(
+            num_iters=num_iters, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_decay=learning_rate_decay, momentum=momentum, reg=reg,
+            update_rule="sgd_momentum", seed=seed,
+        )
+        callbacks = list(callbacks) + ([PrintLoss()] if verbose else [])
+        trainer = Trainer(self, config, callbacks=callbacks)
+        return trainer.fit(X, y, X_val, y_val)
