@@ -1,0 +1,1 @@
+"""Visualization: pictures of data and weights (``grid`` tiles images into one)."""
