@@ -1,0 +1,66 @@
+"""Successive halving: spend the budget on the configs that look best early.
+
+The rule, for n configs and a reduction factor eta (3 by default):
+
+1. Rungs. R is the smallest integer with eta**R >= n; rung r = 0..R trains
+   its configs for the fraction eta**(r - R) of their ``num_iters`` (at least
+   ``min_iters`` iterations, at most ``num_iters``). The last rung is the
+   full budget.
+2. Rung 0 trains all n configs. After each rung the best ceil(k / eta) of
+   its k configs by validation accuracy go on to the next (ties go to the
+   config listed first; diverged runs never go on), so exactly one config
+   reaches rung R, its full budget.
+
+Each rung trains from scratch with the config's own seed, so a rung's run is
+exactly the first ``iters`` steps of the config's full run (the learning rate
+decays per epoch, a function of the step alone). When ``min_iters`` makes two
+rungs of a config equally long, the second finds the first's run already in
+the results and costs nothing.
+
+For the seed's 72 configs and eta = 3: 72 configs at 1/81 of their
+iterations, 24 at 1/27, 8 at 1/9, 3 at 1/3, 1 at the full budget.
+``min_iters`` keeps the early rungs long enough to leave the loss plateau of
+a small initialization, where every config looks alike.
+"""
+import math
+import numbers
+
+from cattern.tuning.results import OK
+
+
+def rung_fractions(n, eta):
+    """The budget fraction of each rung, smallest first, for n configs: [eta**-R, ..., 1]."""
+    rungs = 0
+    while eta ** rungs < n:
+        rungs += 1
+    return [eta ** (r - rungs) for r in range(rungs + 1)]
+
+
+def rung_iters(num_iters, fraction, min_iters):
+    """Iterations of a rung: ``fraction`` of num_iters, at least min_iters, at most num_iters."""
+    return min(num_iters, max(min_iters, round(fraction * num_iters)))
+
+
+def successive_halving(configs, run, *, eta=3, min_iters=200):
+    """Run successive halving over ``configs``; return the rows of every rung.
+
+    ``run(tasks, rung=, desc=)`` trains a list of (config, iters) tasks and
+    returns their rows in task order (see :class:`cattern.tuning.search._Runner`).
+    """
+    if isinstance(eta, bool) or not isinstance(eta, numbers.Integral) or eta < 2:
+        raise ValueError(f"eta must be an integer >= 2 (the factor configs are cut by); got {eta!r}")
+    if isinstance(min_iters, bool) or not isinstance(min_iters, numbers.Integral) or min_iters < 1:
+        raise ValueError(f"min_iters must be a positive integer; got {min_iters!r}")
+    fractions = rung_fractions(len(configs), eta)
+    survivors = list(range(len(configs)))  # indices into configs, so ties go to the first listed
+    every_row = []
+    for rung, fraction in enumerate(fractions):
+        tasks = [(configs[i], rung_iters(configs[i]["num_iters"], fraction, min_iters)) for i in survivors]
+        rows = run(tasks, rung=rung, desc=f"rung {rung}/{len(fractions) - 1}: {len(tasks)} configs")
+        every_row += rows
+        finished = [(i, row) for i, row in zip(survivors, rows) if row["status"] == OK]
+        finished.sort(key=lambda pair: (-pair[1]["val_acc"], pair[0]))
+        survivors = [i for i, _ in finished[:math.ceil(len(survivors) / eta)]]
+        if not survivors:
+            break  # every run diverged
+    return every_row

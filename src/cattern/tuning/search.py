@@ -1,0 +1,286 @@
+"""Run a search: train every config, in parallel, resumable, and rank them.
+
+Each config trains in a worker process (joblib: ``loky`` on this machine,
+``dask`` on a cluster). Its training seed comes from the config and the search
+seed alone (:func:`cattern.tuning.results.train_seed`), so the numbers do not
+depend on the number of workers or on the order runs finish in. Each finished
+run is appended to the results file at once; a rerun with the same file skips
+the runs already there. A run whose loss diverges is recorded as diverged and
+the search goes on.
+
+Successive halving (``halving=True``) trains every config on a small budget,
+keeps the best 1/eta, and trains those again on eta times the budget, until
+one config is left at its full budget; see :mod:`cattern.tuning.halving`.
+"""
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from cattern.errors import DivergedError
+from cattern.models.two_layer import TwoLayerNet
+from cattern.trainer import TrainConfig, Trainer
+from cattern.tuning import halving as sh
+from cattern.tuning.results import DIVERGED, OK, ResultsLog, run_key, sort_rows, train_seed, write_csv
+from cattern.tuning.space import edge_warnings
+
+BACKENDS = ("loky", "dask")
+
+
+@dataclass
+class SearchOutcome:
+    """What a search found.
+
+    - results: rows (see :mod:`cattern.tuning.results`) sorted best first
+    - best_config: the config of the best full-budget run, or None if all diverged
+    - best_model: the best config's trained net
+    - best_row: the best run's row
+    - edge_warnings: options whose best value is the smallest or largest searched
+    """
+
+    results: list
+    best_config: dict | None = None
+    best_model: object = None
+    best_row: dict | None = None
+    edge_warnings: list = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------
+# One training run
+# ----------------------------------------------------------------------
+
+_TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed"}
+_MODEL_FIELDS = {"hidden_size", "std", "dtype"}
+_MODEL_DEFAULTS = {"hidden_size": 50, "std": 1e-4, "dtype": "float64"}
+
+
+def check_config(config):
+    """Raise ValueError if ``config`` is not a dict of known option names."""
+    if not isinstance(config, dict):
+        raise ValueError(f"a config must be a dict of option names to values; got {config!r}")
+    if "seed" in config:
+        raise ValueError(
+            f"config {config} sets 'seed', but a search derives each run's seed from the "
+            "config and the search seed; pass seed= to run_search instead"
+        )
+    unknown = sorted(set(config) - _TRAIN_FIELDS - _MODEL_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"unknown config option(s) {unknown} in {config}; "
+            f"known options are {sorted(_TRAIN_FIELDS | _MODEL_FIELDS)}"
+        )
+    TrainConfig(**{k: v for k, v in config.items() if k in _TRAIN_FIELDS})
+
+
+def _train_one(config, data, seed):
+    """Train one config on ``data`` = (X, y, X_val, y_val) with ``seed``; return (model, history)."""
+    X, y, X_val, y_val = data
+    model_options = {**_MODEL_DEFAULTS, **{k: v for k, v in config.items() if k in _MODEL_FIELDS}}
+    num_classes = max(2, int(np.max(y)) + 1, int(np.max(y_val)) + 1)
+    model = TwoLayerNet(X.shape[1], model_options["hidden_size"], num_classes,
+                        std=model_options["std"], seed=seed, dtype=np.dtype(model_options["dtype"]))
+    train_config = TrainConfig(seed=seed, **{k: v for k, v in config.items() if k in _TRAIN_FIELDS})
+    history = Trainer(model, train_config).fit(X, y, X_val, y_val)
+    return model, history
+
+
+def _run(config, iters, seed, data, blas_threads):
+    """Train ``config`` for ``iters`` iterations in a worker; return (outcome dict, model or None).
+
+    BLAS is limited to ``blas_threads`` threads here, inside the worker, so
+    that workers x threads matches the cores instead of oversubscribing them.
+    """
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        try:
+            model, history = _train_one({**config, "num_iters": iters}, data, seed)
+        except DivergedError as err:
+            return {"status": DIVERGED, "val_acc": None, "train_acc": None,
+                    "seconds": time.perf_counter() - start, "error": str(err)}, None
+        _, _, X_val, y_val = data
+        val_acc = float(np.mean(model.predict(X_val) == y_val))
+    outcome = {"status": OK, "val_acc": val_acc, "train_acc": history["train_acc_history"][-1],
+               "seconds": time.perf_counter() - start, "error": None}
+    return outcome, model
+
+
+# ----------------------------------------------------------------------
+# Many runs: serial, loky workers, or a dask cluster
+# ----------------------------------------------------------------------
+
+class _Runner:
+    """Trains lists of (config, iters) tasks, skipping and recording runs in ``log``."""
+
+    def __init__(self, data, seed, log, n_jobs, backend, scheduler, progress):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
+        if backend == "dask" and scheduler is None:
+            raise ValueError("the dask backend needs a scheduler address, e.g. scheduler='tcp://10.0.0.5:8786'")
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+            raise ValueError(f"n_jobs must be a positive number of workers, or -1 for all cores; got {n_jobs!r}")
+        self.data, self.seed, self.log = data, seed, log
+        self.n_jobs, self.backend, self.scheduler, self.progress = n_jobs, backend, scheduler, progress
+        self.models = {}  # key -> model, for runs trained by this process
+
+    def run(self, tasks, rung=None, desc="search"):
+        """Train each (config, iters) not yet in the log; return the rows of all tasks, in task order."""
+        keys = [run_key(config, self.seed, iters) for config, iters in tasks]
+        todo = [(key, config, iters) for key, (config, iters) in zip(keys, tasks)
+                if self.log.get(key) is None]
+        todo = list({key: (key, c, i) for key, c, i in todo}.values())  # the same run once
+        bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not self.progress or not todo)
+        for (key, config, iters), (outcome, model) in self._map(todo):
+            full = config.get("num_iters", iters)
+            self.log.append({
+                "key": key, "config": config, "seed": self.seed,
+                "train_seed": train_seed(config, self.seed), "iters": iters,
+                "budget": iters / full, "rung": rung, **outcome,
+            })
+            if model is not None:
+                self.models[key] = model
+            bar.update(1)
+            if outcome["val_acc"] is not None:
+                bar.set_postfix_str(f"last val {outcome['val_acc']:.4f}", refresh=False)
+        bar.close()
+        return [self.log.get(key) for key in keys]
+
+    def _map(self, todo):
+        """Yield (task, (outcome, model)) as each task finishes."""
+        if not todo:
+            return
+        args = [(config, iters, train_seed(config, self.seed)) for _, config, iters in todo]
+        if self.backend == "loky" and (self.n_jobs == 1 or len(todo) == 1):
+            # One run at a time: in this process, with every core's BLAS threads.
+            for task, (config, iters, seed) in zip(todo, args):
+                yield task, _run(config, iters, seed, self.data, os.cpu_count() or 1)
+            return
+        yield from self._map_parallel(todo, args)
+
+    def _map_parallel(self, todo, args):
+        from joblib import Parallel, delayed, parallel_config
+
+        X, y, X_val, y_val = self.data
+        if self.backend == "loky":
+            cores = os.cpu_count() or 1
+            workers = min(cores if self.n_jobs == -1 else self.n_jobs, len(todo))
+            threads = max(1, cores // workers)
+            context, client = parallel_config(backend="loky", n_jobs=workers), None
+        else:
+            from distributed import Client
+
+            # Dask's nanny starts workers with OMP/OPENBLAS_NUM_THREADS=1: one
+            # BLAS thread per task, since each worker thread runs a task.
+            threads = 1
+            client = Client(self.scheduler, set_as_default=False)
+            # Scatter the data to every worker once, not with each task.
+            context = parallel_config(backend="dask", n_jobs=self.n_jobs, client=client,
+                                      scatter=[X, y, X_val, y_val])
+        try:
+            with context:
+                # Each task runs for seconds: dispatch them one by one, in
+                # order, and take results as they finish.
+                results = Parallel(batch_size=1, return_as="generator_unordered")(
+                    delayed(_run_indexed)(i, config, iters, seed, X, y, X_val, y_val, threads)
+                    for i, (config, iters, seed) in enumerate(args)
+                )
+                for index, result in results:
+                    yield todo[index], result
+        finally:
+            if client is not None:
+                client.close()
+
+
+def _run_indexed(index, config, iters, seed, X, y, X_val, y_val, blas_threads):
+    """:func:`_run` tagged with the task's index, so unordered results find their task."""
+    return index, _run(config, iters, seed, (X, y, X_val, y_val), blas_threads)
+
+
+# ----------------------------------------------------------------------
+# The search
+# ----------------------------------------------------------------------
+
+def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, backend="loky",
+               scheduler=None, results_path=None, halving=False, eta=3, min_iters=200,
+               progress=True):
+    """Train each config and rank them by validation accuracy.
+
+    Inputs:
+    - configs: a list of config dicts (see :mod:`cattern.tuning.space`)
+    - X_train: (N, D) preprocessed training inputs; y_train: (N,) labels
+    - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels.
+      The test set is never an argument: choosing on it would leak it.
+    - seed: the search seed; each run's seed derives from it and the config
+    - n_jobs: worker processes (-1: one per core, or every dask worker)
+    - backend: "loky" (processes on this machine) or "dask" (a cluster)
+    - scheduler: the dask scheduler address, for backend="dask"
+    - results_path: JSON-lines file of finished runs; runs already in it are
+      skipped, and the sorted table is written beside it as ``.csv``
+    - halving: successive halving instead of training every config fully
+    - eta, min_iters: halving's reduction factor and smallest rung, in iterations
+    - progress: show a progress bar
+
+    Returns a :class:`SearchOutcome`.
+    """
+    configs = _check_configs(configs)
+    data = _check_data(configs, X_train, y_train, X_val, y_val)
+    log = ResultsLog(results_path)
+    runner = _Runner(data, seed, log, n_jobs, backend, scheduler, progress)
+
+    if halving:
+        rows = sh.successive_halving(configs, runner.run, eta=eta, min_iters=min_iters)
+    else:
+        rows = runner.run([(config, config.get("num_iters")) for config in configs])
+    rows = sort_rows(list({row["key"]: row for row in rows}.values()))
+    if results_path is not None:
+        write_csv(os.path.splitext(results_path)[0] + ".csv", rows)
+    return _outcome(configs, rows, runner)
+
+
+def _check_configs(configs):
+    configs = [dict(c) if isinstance(c, dict) else c for c in configs]
+    if not configs:
+        raise ValueError("no configs to search; give at least one")
+    for config in configs:
+        check_config(config)
+        if "num_iters" not in config:
+            raise ValueError(f"config {config} has no num_iters; every search config needs one")
+    return configs
+
+
+def _check_data(configs, X, y, X_val, y_val):
+    """The data as arrays, X converted once to the configs' dtype when they share one."""
+    X, X_val = np.asarray(X), np.asarray(X_val)
+    y, y_val = np.asarray(y), np.asarray(y_val)
+    for name, inputs, labels in (("X_train", X, y), ("X_val", X_val, y_val)):
+        if inputs.ndim != 2:
+            raise ValueError(f"{name} must be (N, D) rows; got shape {inputs.shape}. "
+                             "Reshape images with X.reshape(len(X), -1)")
+        if labels.shape != (inputs.shape[0],):
+            raise ValueError(f"{name} has {inputs.shape[0]} rows but its labels have shape {labels.shape}")
+    if X.shape[1] != X_val.shape[1]:
+        raise ValueError(f"X_train has {X.shape[1]} features but X_val has {X_val.shape[1]}")
+    dtypes = {config.get("dtype", _MODEL_DEFAULTS["dtype"]) for config in configs}
+    if len(dtypes) == 1:
+        # One conversion here instead of one per run in each worker.
+        dtype = dtypes.pop()
+        X, X_val = np.ascontiguousarray(X, dtype=dtype), np.ascontiguousarray(X_val, dtype=dtype)
+    return X, y, X_val, y_val
+
+
+def _outcome(configs, rows, runner):
+    full = [row for row in rows if row["status"] == OK and row["budget"] == 1.0]
+    if not full:
+        return SearchOutcome(results=rows)
+    best = full[0]
+    model = runner.models.get(best["key"])
+    if model is None:
+        # The best run came from a resumed file: train it again, which gives
+        # the same net since its seed derives from its config.
+        model, _ = _train_one(best["config"], runner.data, best["train_seed"])
+    return SearchOutcome(results=rows, best_config=best["config"], best_model=model, best_row=best,
+                         edge_warnings=edge_warnings(configs, best["config"]))

@@ -1,0 +1,309 @@
+"""Tests of the search: spaces, parallel == serial, resume, divergence, halving, edges."""
+import inspect
+import json
+
+import numpy as np
+import pytest
+
+from cattern.tuning import grid, preset_configs, random_configs, run_search
+from cattern.tuning import search as search_module
+from cattern.tuning.halving import rung_fractions, rung_iters
+from cattern.tuning.results import read_rows, run_key
+from cattern.tuning.space import edge_warnings
+
+
+@pytest.fixture(scope="module")
+def data():
+    """A tiny 3-class problem a linear boundary separates: (X, y, X_val, y_val)."""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((20, 3))
+    X = rng.standard_normal((300, 20)).astype(np.float32)
+    X_val = rng.standard_normal((100, 20)).astype(np.float32)
+    return X, (X @ W).argmax(1), X_val, (X_val @ W).argmax(1)
+
+
+def tiny_grid(**extra):
+    base = dict(learning_rate=[1e-2, 1e-1], hidden_size=[8, 16], num_iters=[40], batch_size=[50],
+                std=0.1, dtype="float32")
+    return grid(**{**base, **extra})
+
+
+class CountingTrainer:
+    """Wraps the search's one-run function to count trainings (in-process runs only)."""
+
+    def __init__(self, monkeypatch):
+        self.calls = 0
+        self.original = search_module._train_one
+        monkeypatch.setattr(search_module, "_train_one", self)
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.original(*args)
+
+
+# ----------------------------------------------------------------------
+# Spaces
+# ----------------------------------------------------------------------
+
+def test_seed_72_is_the_seeds_grid_in_its_order():
+    configs = preset_configs("seed-72")
+    assert len(configs) == 72
+    order = [(c["learning_rate"], c["reg"], c["hidden_size"], c["num_iters"], c["batch_size"])
+             for c in configs]
+    assert order[0] == (1e-3, 0.01, 10, 2000, 200)
+    assert order[1] == (1e-3, 0.01, 10, 2000, 400)  # the batch size varies fastest
+    assert order[-1] == (1e-4, 0.05, 100, 3000, 1000)
+    assert len(set(order)) == 72
+    assert all(c["learning_rate_decay"] == 0.95 for c in configs)
+
+
+def test_grid_holds_single_values_fixed_and_rejects_empty_lists():
+    assert grid(a=[1, 2], b="x") == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
+    with pytest.raises(ValueError, match="'a' has no values"):
+        grid(a=[])
+
+
+def test_random_configs_are_log_uniform_in_range_and_seeded():
+    space = {"learning_rate": (1e-4, 1e-2), "hidden_size": (10, 1000), "batch_size": [100, 200],
+             "momentum": 0.9}
+    configs = random_configs(space, 2000, seed=1)
+    rates = np.array([c["learning_rate"] for c in configs])
+    sizes = [c["hidden_size"] for c in configs]
+    assert rates.min() >= 1e-4 and rates.max() <= 1e-2
+    # Log-uniform: half the draws fall below the geometric middle 1e-3 (a
+    # uniform draw would put only ~9 % there).
+    assert 0.45 < np.mean(rates < 1e-3) < 0.55
+    assert all(isinstance(s, int) for s in sizes) and min(sizes) >= 10 and max(sizes) <= 1000
+    assert {c["batch_size"] for c in configs} == {100, 200}
+    assert all(c["momentum"] == 0.9 for c in configs)
+    assert random_configs(space, 5, seed=1) == configs[:5]
+    assert random_configs(space, 5, seed=2) != configs[:5]
+
+
+@pytest.mark.parametrize("space, message", [
+    ({"learning_rate": (0.0, 1.0)}, "0 < low <= high"),
+    ({"learning_rate": (1.0, 0.1)}, "0 < low <= high"),
+    ({"learning_rate": (1e-3,)}, "must be \\(low, high\\)"),
+    ({"batch_size": []}, "empty list"),
+])
+def test_random_configs_reject_bad_ranges(space, message):
+    with pytest.raises(ValueError, match=message):
+        random_configs(space, 3, seed=0)
+
+
+def test_unknown_preset_lists_the_names():
+    with pytest.raises(ValueError, match="lab, seed-72"):
+        preset_configs("nope")
+
+
+def test_edge_warnings_name_the_option_on_the_edge():
+    configs = grid(learning_rate=[1e-3, 1e-2, 1e-1], reg=[0.1, 0.2, 0.3], dtype="float32")
+    best = {"learning_rate": 1e-1, "reg": 0.2, "dtype": "float32"}
+    warnings = edge_warnings(configs, best)
+    assert len(warnings) == 1  # reg is inside its range; dtype was not varied
+    assert "learning_rate=0.1 is the largest value searched" in warnings[0]
+    assert "smallest" in edge_warnings(configs, {**best, "learning_rate": 1e-3})[0]
+
+
+# ----------------------------------------------------------------------
+# Running a search
+# ----------------------------------------------------------------------
+
+def test_run_search_ranks_configs_and_returns_the_best_trained_net(data):
+    X, y, X_val, y_val = data
+    outcome = run_search(tiny_grid(), X, y, X_val, y_val, seed=0, n_jobs=1, progress=False)
+    accs = [row["val_acc"] for row in outcome.results]
+    assert len(accs) == 4 and accs == sorted(accs, reverse=True)
+    assert outcome.best_config == outcome.results[0]["config"]
+    assert np.mean(outcome.best_model.predict(X_val) == y_val) == accs[0]
+    assert outcome.best_model.hidden_size == outcome.best_config["hidden_size"]
+    assert outcome.best_model.params["W1"].dtype == np.float32
+
+
+def test_the_same_seed_gives_the_same_search_and_another_seed_another(data):
+    X, y, X_val, y_val = data
+    a, b, c = (run_search(tiny_grid(), X, y, X_val, y_val, seed=s, n_jobs=1, progress=False)
+               for s in (0, 0, 1))
+    assert [r["val_acc"] for r in a.results] == [r["val_acc"] for r in b.results]
+    assert np.array_equal(a.best_model.params["W1"], b.best_model.params["W1"])
+    assert {r["train_seed"] for r in a.results}.isdisjoint(r["train_seed"] for r in c.results)
+
+
+def test_parallel_search_equals_serial_bit_for_bit(data):
+    X, y, X_val, y_val = data
+    configs = tiny_grid()
+    serial = run_search(configs, X, y, X_val, y_val, seed=3, n_jobs=1, progress=False)
+    parallel = run_search(configs, X, y, X_val, y_val, seed=3, n_jobs=2, progress=False)
+    by_key = {r["key"]: r for r in parallel.results}
+    for row in serial.results:
+        assert by_key[row["key"]]["val_acc"] == row["val_acc"]
+        assert by_key[row["key"]]["train_acc"] == row["train_acc"]
+    assert serial.best_config == parallel.best_config
+    for name, value in serial.best_model.params.items():
+        assert np.array_equal(value, parallel.best_model.params[name]), name
+
+
+def test_each_run_is_appended_as_it_finishes(data, tmp_path, monkeypatch):
+    X, y, X_val, y_val = data
+    path = tmp_path / "results.jsonl"
+    lines_seen = []
+    original = search_module._train_one
+
+    def train_and_peek(*args):
+        lines_seen.append(len(path.read_text().splitlines()) if path.exists() else 0)
+        return original(*args)
+
+    monkeypatch.setattr(search_module, "_train_one", train_and_peek)
+    run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    assert lines_seen == [0, 1, 2, 3]  # each run found every earlier run already on disk
+
+
+def test_an_interrupted_search_resumes_without_training_again(data, tmp_path, monkeypatch):
+    X, y, X_val, y_val = data
+    configs = tiny_grid(reg=[0.0, 0.01])  # 8 configs
+    path = tmp_path / "results.jsonl"
+    full = run_search(configs, X, y, X_val, y_val, seed=0, n_jobs=1, results_path=path, progress=False)
+
+    # Interrupted: half the rows made it to disk, and a fifth row was cut short.
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:4]) + "\n" + lines[4][:30])
+
+    counter = CountingTrainer(monkeypatch)
+    resumed = run_search(configs, X, y, X_val, y_val, seed=0, n_jobs=1, results_path=path, progress=False)
+    assert counter.calls == 4
+    assert [r["val_acc"] for r in resumed.results] == [r["val_acc"] for r in full.results]
+    assert len(read_rows(path)) == 8
+    assert (tmp_path / "results.csv").read_text().count("\n") == 9  # header and 8 rows
+
+    # Everything done: the rerun trains only the best net again, to return it.
+    counter.calls = 0
+    again = run_search(configs, X, y, X_val, y_val, seed=0, n_jobs=1, results_path=path, progress=False)
+    assert counter.calls == 1
+    for name, value in full.best_model.params.items():
+        assert np.array_equal(value, again.best_model.params[name]), name
+
+
+def test_a_damaged_results_file_is_an_error_not_a_silent_restart(data, tmp_path):
+    X, y, X_val, y_val = data
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"key": "a"}\nnot json\n{"key": "b"}\n')
+    with pytest.raises(ValueError, match="line 2 is not a results row"):
+        run_search(tiny_grid(), X, y, X_val, y_val, results_path=path, progress=False)
+
+
+def test_a_diverged_run_is_recorded_and_the_search_goes_on(data, tmp_path):
+    X, y, X_val, y_val = data
+    configs = grid(learning_rate=[1e-1, 1e4, 1e-2], hidden_size=[8], num_iters=[40], batch_size=[50],
+                   std=0.1, dtype="float32")
+    path = tmp_path / "results.jsonl"
+    outcome = run_search(configs, X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    statuses = [row["status"] for row in outcome.results]
+    assert statuses == ["ok", "ok", "diverged"]  # diverged runs rank last
+    diverged = outcome.results[-1]
+    assert diverged["config"]["learning_rate"] == 1e4
+    assert diverged["val_acc"] is None and "diverged" in diverged["error"]
+    assert outcome.best_config["learning_rate"] != 1e4
+    assert {json.loads(line)["status"] for line in path.read_text().splitlines()} == {"ok", "diverged"}
+
+
+def test_all_runs_diverged_gives_no_best(data):
+    X, y, X_val, y_val = data
+    configs = grid(learning_rate=[1e6, 1e8], hidden_size=[8], num_iters=[40], std=0.1)
+    outcome = run_search(configs, X, y, X_val, y_val, n_jobs=1, progress=False)
+    assert outcome.best_config is None and outcome.best_model is None
+    assert [row["status"] for row in outcome.results] == ["diverged", "diverged"]
+
+
+def test_the_best_value_on_the_edge_is_warned_about(data):
+    X, y, X_val, y_val = data
+    configs = grid(learning_rate=[1e-3, 1e-2, 1e-1], hidden_size=[16], num_iters=[40], std=0.1)
+    outcome = run_search(configs, X, y, X_val, y_val, n_jobs=1, progress=False)
+    assert outcome.best_config["learning_rate"] == 1e-1  # faster is better in 40 steps
+    assert outcome.edge_warnings == [edge_warnings(configs, outcome.best_config)[0]]
+    assert "learning_rate=0.1 is the largest" in outcome.edge_warnings[0]
+
+
+# ----------------------------------------------------------------------
+# Successive halving
+# ----------------------------------------------------------------------
+
+def test_halving_rungs_follow_the_documented_rule():
+    assert rung_fractions(72, 3) == [1 / 81, 1 / 27, 1 / 9, 1 / 3, 1]
+    assert rung_fractions(9, 3) == [1 / 9, 1 / 3, 1]
+    assert rung_fractions(1, 3) == [1]
+    assert rung_iters(3000, 1 / 81, min_iters=200) == 200
+    assert rung_iters(3000, 1 / 9, min_iters=200) == 333
+    assert rung_iters(100, 1 / 3, min_iters=200) == 100  # never past the full budget
+
+
+def test_halving_keeps_the_best_of_a_toy_search(data, tmp_path, monkeypatch):
+    X, y, X_val, y_val = data
+    # Nine learning rates: the larger, the better in 90 steps, up to the
+    # point where training breaks down.
+    configs = grid(learning_rate=list(np.geomspace(1e-4, 3e-1, 9)), hidden_size=[16], num_iters=[90],
+                   batch_size=[50], std=0.1)
+    full = run_search(configs, X, y, X_val, y_val, n_jobs=1, progress=False)
+    counter = CountingTrainer(monkeypatch)
+    path = tmp_path / "halving.jsonl"
+    halved = run_search(configs, X, y, X_val, y_val, n_jobs=1, halving=True, eta=3, min_iters=5,
+                        results_path=path, progress=False)
+    assert halved.best_config == full.best_config
+    assert halved.best_row["val_acc"] == full.results[0]["val_acc"]
+    rungs = [row["rung"] for row in read_rows(path)]
+    assert [rungs.count(r) for r in range(3)] == [9, 3, 1]  # 9 at 10 steps, 3 at 30, 1 at 90
+    assert halved.results[0]["iters"] == 90 and halved.results[1]["iters"] == 30
+    assert counter.calls == 13
+
+    # Rerunning the halving trains nothing new, only the best net to return it.
+    counter.calls = 0
+    run_search(configs, X, y, X_val, y_val, n_jobs=1, halving=True, eta=3, min_iters=5,
+               results_path=path, progress=False)
+    assert counter.calls == 1
+
+
+def test_halving_rejects_a_bad_eta(data):
+    X, y, X_val, y_val = data
+    with pytest.raises(ValueError, match="eta must be an integer >= 2"):
+        run_search(tiny_grid(), X, y, X_val, y_val, halving=True, eta=1, progress=False)
+
+
+# ----------------------------------------------------------------------
+# Bad input
+# ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("configs, kwargs, message", [
+    ([], {}, "no configs"),
+    ([{"learning_rate": 1e-3, "num_iters": 5, "colour": "red"}], {}, "unknown config option"),
+    ([{"num_iters": 5, "seed": 1}], {}, "pass seed= to run_search"),
+    ([{"learning_rate": 1e-3}], {}, "has no num_iters"),
+    ([{"learning_rate": -1.0, "num_iters": 5}], {}, "learning_rate"),
+    ([{"num_iters": 5}], {"backend": "spark"}, "unknown backend"),
+    ([{"num_iters": 5}], {"backend": "dask"}, "needs a scheduler address"),
+    ([{"num_iters": 5}], {"n_jobs": 0}, "n_jobs must be"),
+])
+def test_bad_search_input_is_a_clear_error(data, configs, kwargs, message):
+    X, y, X_val, y_val = data
+    with pytest.raises(ValueError, match=message):
+        run_search(configs, X, y, X_val, y_val, progress=False, **kwargs)
+
+
+def test_bad_data_is_a_clear_error(data):
+    X, y, X_val, y_val = data
+    with pytest.raises(ValueError, match="X_train must be \\(N, D\\) rows"):
+        run_search(tiny_grid(), X.reshape(300, 4, 5), y, X_val, y_val, progress=False)
+    with pytest.raises(ValueError, match="X_val has 100 rows"):
+        run_search(tiny_grid(), X, y, X_val, y_val[:50], progress=False)
+
+
+def test_the_test_set_is_never_an_argument_of_the_search():
+    names = inspect.signature(run_search).parameters
+    assert not [name for name in names if "test" in name.lower()]
+
+
+def test_run_keys_are_stable_and_budget_aware():
+    config = {"learning_rate": 1e-3, "num_iters": 300}
+    assert run_key(config, 0) == run_key(dict(reversed(config.items())), 0)
+    assert run_key(config, 0) == run_key(config, 0, iters=300)
+    assert run_key(config, 0) != run_key(config, 0, iters=100)
+    assert run_key(config, 0) != run_key(config, 1)
+    assert run_key({**config, "learning_rate": np.float64(1e-3)}, 0) == run_key(config, 0)
