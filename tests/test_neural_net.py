@@ -188,9 +188,9 @@ def test_every_example_is_seen_once_per_epoch():
     batches = []
 
     class Spy(TwoLayerNet):
-        def batch_loss(self, X, y, reg):
+        def batch_loss(self, X, y, reg, workspace):
             batches.append(X[:, 0].copy())
-            return super().batch_loss(X, y, reg)
+            return super().batch_loss(X, y, reg, workspace)
 
     Spy(8, 4, 3, seed=0).train(X, y, X, y, num_iters=6, batch_size=50, seed=1)
     first, second = np.concatenate(batches[:3]), np.concatenate(batches[3:])
@@ -236,3 +236,28 @@ def test_divergence_stops_with_its_own_error():
         net.train(X, y, X, y, learning_rate=1e6, num_iters=100, batch_size=50, seed=0)
     assert "at iteration" in str(err.value) and "smaller learning rate" in str(err.value)
     assert isinstance(err.value.iteration, int)
+
+
+def test_workspace_gives_the_same_numbers_as_fresh_arrays():
+    from cattern.workspace import Workspace
+
+    X, y = _blobs(n=40)
+    net = TwoLayerNet(8, 16, 3, std=1e-1, seed=0)
+    fresh_loss, fresh = net.loss(X, y, reg=0.3)
+    ws = Workspace()
+    for _ in range(2):  # the second call reuses the first call's arrays
+        loss, grads = net.batch_loss(*net.check_data(X, y), 0.3, ws)
+        assert loss == fresh_loss
+        for k in fresh:
+            assert np.array_equal(grads[k], fresh[k]), k
+    assert grads["W1"] is ws("dW1", (8, 16), np.float64)
+
+
+def test_loss_returns_fresh_gradients_each_call():
+    # The seed's gradient check keeps grads from one call while calling loss()
+    # again; the public loss() must never hand back reused arrays.
+    X, y = _blobs(n=10)
+    net = TwoLayerNet(8, 4, 3, std=1e-1, seed=0)
+    _, g1 = net.loss(X, y)
+    _, g2 = net.loss(X * 2, y)
+    assert all(g1[k] is not g2[k] for k in g1)

@@ -11,6 +11,7 @@ from cattern.layers import (
     softmax_loss,
 )
 from cattern.trainer import TrainConfig, Trainer
+from cattern.workspace import no_workspace
 
 # Rows per forward pass in predict(): bounds memory on large inputs
 # (55000 x 1024 hidden units would otherwise be a 225 MB float32 temporary).
@@ -88,29 +89,36 @@ class TwoLayerNet:
         X, y = self.check_data(X, y)
         return self.batch_loss(X, y, reg)
 
-    def batch_loss(self, X, y, reg):
+    def batch_loss(self, X, y, reg, workspace=no_workspace):
         """:meth:`loss` on data already checked by :meth:`check_data`.
 
         The trainer checks the whole data set once and calls this every step,
-        so no step pays for the checks again.
+        so no step pays for the checks again. It also passes a
+        :class:`~cattern.workspace.Workspace`, from which every activation and
+        gradient array is reused across steps; the returned ``grads`` then live
+        in that workspace and are overwritten by the next call.
         """
         W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
+        N, (D, H), C = X.shape[0], W1.shape, W2.shape[1]
+        ws, dt = workspace, self.dtype
 
         # Forward: (N, D) -> (N, H) -> (N, H) -> (N, C)
-        hidden, cache1 = affine_forward(X, W1, b1)
+        hidden, cache1 = affine_forward(X, W1, b1, out=ws("hidden", (N, H), dt))
         hidden, cache_relu = relu_forward(hidden, out=hidden)  # in place: the pre-activation isn't needed
-        scores, cache2 = affine_forward(hidden, W2, b2)
+        scores, cache2 = affine_forward(hidden, W2, b2, out=ws("scores", (N, C), dt))
 
         data_loss, dscores = softmax_loss(scores, y)
         # 0.5 so that the penalty's gradient is reg * W; vdot sums W * W without a temporary.
         loss = data_loss + 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
 
         # Backward: the chain rule through the same layers, in reverse.
-        dhidden, dW2, db2 = affine_backward(dscores, cache2)
+        dhidden, dW2, db2 = affine_backward(
+            dscores, cache2, out=(ws("dhidden", (N, H), dt), ws("dW2", (H, C), dt), ws("db2", (C,), dt)))
         dhidden = relu_backward(dhidden, cache_relu)
-        _, dW1, db1 = affine_backward(dhidden, cache1, input_grad=False)  # X is data: no dX
+        _, dW1, db1 = affine_backward(  # X is the data: no gradient with respect to it
+            dhidden, cache1, input_grad=False, out=(None, ws("dW1", (D, H), dt), ws("db1", (H,), dt)))
         if reg:
-            dW1 += reg * W1
+            dW1 += reg * W1  # the penalty's gradient
             dW2 += reg * W2
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         return loss, grads

@@ -1,0 +1,172 @@
+"""Training throughput of cattern's float32 TwoLayerNet beside PyTorch and scikit-learn.
+
+Measures, in one run on this machine:
+
+- the sgemm ceiling: the best GFLOP/s of NumPy's float32 matrix multiply over
+  a few square sizes;
+- for each shape (H, B), the samples/s of one training epoch loop, for
+  cattern, PyTorch CPU and scikit-learn's MLPClassifier, on the same net
+  (784 - H - 10), batch, optimizer (SGD with momentum 0.9, L2) and thread
+  count; each as a fraction of the ceiling, counting the FLOPs a step really
+  needs, 4*B*D*H + 6*B*H*C (the first layer needs no input gradient).
+
+The libraries are measured in alternation, several rounds, and the median
+is reported, so that a slow moment of the machine does not land on one of them.
+
+    python benchmarks/throughput.py            # prints a Markdown table
+    python benchmarks/throughput.py --rounds 7 --json out.json
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+D, C = 784, 10
+N = 12_800  # examples per measured epoch (divisible by both batch sizes)
+LR, MOMENTUM, REG = 1e-2, 0.9, 1e-4
+
+
+def step_flops(B, H):
+    return 4 * B * D * H + 6 * B * H * C
+
+
+def sgemm_ceiling(sizes=(1024, 2048, 3072), reps=5):
+    """Best float32 GEMM rate, GFLOP/s, over square sizes."""
+    best = 0.0
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        c = np.empty_like(a)
+        np.matmul(a, b, out=c)
+        for _ in range(reps):
+            t = time.perf_counter()
+            np.matmul(a, b, out=c)
+            best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def data(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, D), dtype=np.float32)
+    y = rng.integers(C, size=N)
+    return X, y
+
+
+def run_cattern(H, B, X, y, epochs):
+    from cattern.models import TwoLayerNet
+    from cattern.trainer import TrainConfig, Trainer
+
+    net = TwoLayerNet(D, H, C, std=1e-2, seed=0, dtype=np.float32)
+    cfg = TrainConfig(num_iters=epochs * (N // B), batch_size=B, learning_rate=LR,
+                      learning_rate_decay=1.0, momentum=MOMENTUM, reg=REG, seed=0)
+    t = time.perf_counter()
+    Trainer(net, cfg).fit(X, y)
+    return epochs * N / (time.perf_counter() - t)
+
+
+def run_torch(H, B, X, y, epochs):
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(D, H), torch.nn.ReLU(), torch.nn.Linear(H, C))
+    weights = [model[0].weight, model[2].weight]
+    biases = [model[0].bias, model[2].bias]
+    # L2 on the weights only, as cattern's 0.5 * reg * sum(W**2).
+    opt = torch.optim.SGD([{"params": weights, "weight_decay": REG},
+                           {"params": biases, "weight_decay": 0.0}], lr=LR, momentum=MOMENTUM)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    gen = torch.Generator().manual_seed(0)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        order = torch.randperm(N, generator=gen)
+        for start in range(0, N, B):
+            idx = order[start:start + B]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            loss.item()  # cattern records every loss too
+    return epochs * N / (time.perf_counter() - t)
+
+
+def run_sklearn(H, B, X, y, epochs):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(H,), solver="sgd", batch_size=B,
+                        learning_rate_init=LR, momentum=MOMENTUM, nesterovs_momentum=False,
+                        alpha=REG, max_iter=epochs, tol=0.0, n_iter_no_change=10**6,
+                        shuffle=True, random_state=0)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    return epochs * N / (time.perf_counter() - t)
+
+
+RUNNERS = {"cattern": run_cattern, "pytorch": run_torch, "sklearn": run_sklearn}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--shapes", default="100x200,1024x256", help="HxB,HxB,...")
+    parser.add_argument("--skip", default="", help="comma-separated runners to skip")
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
+    runners = {k: v for k, v in RUNNERS.items() if k not in args.skip.split(",")}
+    X, y = data()
+    with threadpool_limits(args.threads):
+        ceiling = sgemm_ceiling()
+        rates = {(s, k): [] for s in shapes for k in runners}
+        for (H, B) in shapes:  # warm up each once
+            for name, fn in runners.items():
+                fn(H, B, X, y, 1)
+        for r in range(args.rounds):
+            for (H, B) in shapes:
+                for name, fn in runners.items():
+                    rates[(H, B), name].append(fn(H, B, X, y, args.epochs))
+            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
+        ceiling = max(ceiling, sgemm_ceiling())  # again at the end: the best the machine did
+
+    blas = threadpool_info()[0]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "
+          f"NumPy {np.__version__} ({blas.get('internal_api')} {blas.get('version')}, "
+          f"{blas.get('architecture')}); torch {torch.__version__}")
+    print(f"sgemm ceiling: {ceiling:.1f} GFLOP/s; medians of {args.rounds} rounds of "
+          f"{args.epochs} epochs x {N} examples\n")
+    print("| H | B | library | samples/s | GFLOP/s | of sgemm ceiling | cattern / library |")
+    print("|---|---|---|---|---|---|---|")
+    out = {"ceiling_gflops": ceiling, "rows": []}
+    for (H, B) in shapes:
+        ours = statistics.median(rates[(H, B), "cattern"])
+        for name in runners:
+            med = statistics.median(rates[(H, B), name])
+            gf = med / B * step_flops(B, H) / 1e9
+            print(f"| {H} | {B} | {name} | {med:,.0f} | {gf:.1f} | {gf / ceiling:.0%} | "
+                  f"{ours / med:.2f}x |")
+            out["rows"].append({"H": H, "B": B, "library": name, "samples_per_s": med,
+                                "gflops": gf, "all": rates[(H, B), name]})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
