@@ -1,0 +1,236 @@
+"""Model files: a trained net with its config, its preprocessing and its history.
+
+One ``.npz`` file (NumPy's zip of ``.npy`` arrays), read with
+``allow_pickle=False`` so that loading a file never runs code from it. Keys:
+
+============== ===================== ==========================================
+key            array                 meaning
+============== ===================== ==========================================
+format_version int64 scalar          :data:`FORMAT_VERSION`
+kind           str scalar            the model kind, a key of MODEL_KINDS
+config         str scalar            the ExperimentConfig as JSON
+input_size     int64 scalar          D, features per example
+num_classes    int64 scalar          C
+mean_image     (D,) float32          subtracted from every raw input
+history        str scalar            the training history as JSON ("null": none)
+param.<name>   the model's dtype     one per ``model.params`` key (W1, b1, ...)
+============== ===================== ==========================================
+
+Model kinds come from :data:`cattern.experiment.MODEL_KINDS` (kind -> class
+and how to build it from a config): loading rebuilds an empty model of the
+saved kind from the saved config, checks every saved parameter against the
+rebuilt model's shape and dtype, and copies it in. Anything else (a missing
+or extra key, a wrong shape or dtype, a newer format, an unknown kind, bad
+JSON, an object array, a file that is not an .npz) raises
+:class:`ModelFileError` naming the file and what is wrong.
+"""
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from cattern.atomic import atomic_write
+from cattern.experiment import MODEL_KINDS, ExperimentConfig, build_model
+
+FORMAT_VERSION = 1
+_PARAM_PREFIX = "param."
+_META_KEYS = ("format_version", "kind", "config", "input_size", "num_classes", "mean_image", "history")
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt, foreign or of an unsupported version."""
+
+
+def _kind_of(model):
+    for kind, entry in MODEL_KINDS.items():
+        if type(model) is entry.cls:
+            return kind
+    raise ValueError(f"cannot save a {type(model).__name__}: model kinds are "
+                     f"{ {k: e.cls.__name__ for k, e in MODEL_KINDS.items()} }")
+
+
+def save_model(path, model, *, mean_image, config, history=None):
+    """Write ``model`` to ``path`` (an .npz) atomically.
+
+    Inputs:
+    - model: a model of a kind in MODEL_KINDS, with ``params`` (dict of arrays)
+    - mean_image: (D,) (or any shape of D values) the preprocessing: the mean
+      training image, subtracted from raw inputs before the model sees them
+    - config: the :class:`~cattern.experiment.ExperimentConfig` (or its dict)
+      the model was built and trained with
+    - history: the training history dict (lists of floats), or None
+
+    An existing file at ``path`` is replaced only once the new one is complete.
+    """
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"model files end in .npz; got {path}")
+    config = ExperimentConfig.from_dict(config) if isinstance(config, dict) else config
+    if not isinstance(config, ExperimentConfig):
+        raise ValueError(f"config must be an ExperimentConfig or its dict; got {type(config).__name__}")
+    kind = _kind_of(model)
+    input_size = model.params["W1"].shape[0]
+    num_classes = model.params[_last_weight(model)].shape[-1]
+    mean_image = np.asarray(mean_image, dtype=np.float32).reshape(-1)
+    if mean_image.shape != (input_size,):
+        raise ValueError(f"mean_image has {mean_image.size} values but the model takes "
+                         f"{input_size} inputs; pass the mean of the training images")
+    arrays = {
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "kind": np.array(kind),
+        "config": np.array(json.dumps(config.to_dict())),
+        "input_size": np.array(input_size, dtype=np.int64),
+        "num_classes": np.array(num_classes, dtype=np.int64),
+        "mean_image": mean_image,
+        "history": np.array(json.dumps(history, allow_nan=False)),
+    }
+    for name, value in model.params.items():
+        arrays[_PARAM_PREFIX + name] = np.asarray(value)
+    with atomic_write(path, "wb") as file:
+        np.savez(file, **arrays)
+
+
+def _last_weight(model):
+    """The name of the weight matrix that produces the scores: the last 'W' key."""
+    weights = [name for name in model.params if name.startswith("W")]
+    return max(weights, key=lambda name: int(name[1:]) if name[1:].isdigit() else -1)
+
+
+class SavedModel:
+    """A loaded model with its preprocessing, config and history.
+
+    Attributes: ``model``, ``mean_image`` (D,) float32, ``config`` (dict),
+    ``experiment_config`` (:class:`~cattern.experiment.ExperimentConfig`),
+    ``history`` (dict or None), ``path``.
+    """
+
+    def __init__(self, model, mean_image, config, history, path=None):
+        self.model = model
+        self.mean_image = mean_image
+        self.experiment_config = config
+        self.config = config.to_dict()
+        self.history = history
+        self.path = path
+
+    @property
+    def input_size(self):
+        return self.mean_image.shape[0]
+
+    def preprocess(self, X):
+        """Raw pixels in [0, 1], (N, D) or (N, 28, 28[, 1]) -> model inputs (N, D), mean subtracted."""
+        X = np.asarray(X)
+        if X.ndim < 2:
+            raise ValueError(f"X must hold N images, (N, {self.input_size}) or (N, 28, 28[, 1]); "
+                             f"got shape {X.shape}")
+        rows = X.reshape(X.shape[0], -1)
+        if rows.shape[1] != self.input_size:
+            raise ValueError(f"each image has {rows.shape[1]} pixels but the model takes "
+                             f"{self.input_size}; got X of shape {X.shape}")
+        return rows.astype(self.model.dtype, copy=False) - self.mean_image.astype(self.model.dtype)
+
+    def predict_proba(self, X):
+        """Class probabilities (N, C) for raw pixels X in [0, 1] (see :meth:`preprocess`)."""
+        scores = self.model.scores(self.preprocess(X)).astype(np.float64)
+        scores -= scores.max(axis=1, keepdims=True)  # softmax is shift-invariant; this keeps exp finite
+        probs = np.exp(scores)
+        probs /= probs.sum(axis=1, keepdims=True)
+        return probs
+
+    def predict(self, X):
+        """Predicted labels (N,) for raw pixels X in [0, 1]."""
+        return np.argmax(self.model.scores(self.preprocess(X)), axis=1)
+
+
+def load_model(path):
+    """Read a model file written by :func:`save_model`; returns a :class:`SavedModel`.
+
+    Raises :class:`ModelFileError` if the file is missing or is not a
+    complete, current cattern model file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"no model file at {path}; train one with `cattern train --out DIR` "
+                             "(it writes DIR/model.npz)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise ModelFileError(f"{path} is not a readable cattern model file (.npz): {err}") from err
+    return _from_arrays(path, arrays)
+
+
+def _fail(path, message):
+    raise ModelFileError(f"{path}: {message}")
+
+
+def _scalar(path, arrays, key, kind):
+    """The 0-d array ``key`` as a Python int or str, checked."""
+    value = arrays[key]
+    ok = value.shape == () and (np.issubdtype(value.dtype, np.integer) if kind is int
+                                else value.dtype.kind == "U")
+    if not ok:
+        _fail(path, f"'{key}' should be a single {kind.__name__}; found dtype {value.dtype}, "
+                    f"shape {value.shape}")
+    return kind(value.item())
+
+
+def _json(path, arrays, key):
+    try:
+        return json.loads(_scalar(path, arrays, key, str))
+    except json.JSONDecodeError as err:
+        _fail(path, f"'{key}' is not valid JSON ({err})")
+
+
+def _from_arrays(path, arrays):
+    missing = [key for key in _META_KEYS if key not in arrays]
+    if missing:
+        _fail(path, f"missing {missing}; this is not a cattern model file (its keys are {sorted(arrays)})")
+    version = _scalar(path, arrays, "format_version", int)
+    if version != FORMAT_VERSION:
+        _fail(path, f"format version {version}, but this cattern reads version {FORMAT_VERSION}; "
+                    "use the cattern that wrote it, or train the model again")
+    kind = _scalar(path, arrays, "kind", str)
+    if kind not in MODEL_KINDS:
+        _fail(path, f"unknown model kind {kind!r}; known kinds are {sorted(MODEL_KINDS)}")
+    config_values = _json(path, arrays, "config")
+    try:
+        config = ExperimentConfig.from_dict(config_values)
+    except (TypeError, ValueError) as err:
+        _fail(path, f"bad config: {err}")
+    if config.model != kind:
+        _fail(path, f"the file's kind is {kind!r} but its config says model={config.model!r}")
+    history = _json(path, arrays, "history")
+    if history is not None and not isinstance(history, dict):
+        _fail(path, f"'history' should be a dict of lists or null; found {type(history).__name__}")
+    input_size = _scalar(path, arrays, "input_size", int)
+    num_classes = _scalar(path, arrays, "num_classes", int)
+    if input_size < 1 or num_classes < 2:
+        _fail(path, f"input_size={input_size}, num_classes={num_classes}; need >= 1 and >= 2")
+
+    mean_image = arrays["mean_image"]
+    if mean_image.shape != (input_size,) or mean_image.dtype != np.float32:
+        _fail(path, f"'mean_image' should be ({input_size},) float32; found {mean_image.shape} "
+                    f"{mean_image.dtype}")
+    _check_finite(path, "mean_image", mean_image)
+
+    model = build_model(config, input_size, num_classes)
+    expected = {_PARAM_PREFIX + name for name in model.params}
+    found = {key for key in arrays if key.startswith(_PARAM_PREFIX)}
+    extra = sorted(set(arrays) - set(_META_KEYS) - expected)
+    if found != expected or extra:
+        _fail(path, f"parameters {sorted(found)} do not match a {kind} net built from its config "
+                    f"(expected {sorted(expected)}; unexpected keys {extra})")
+    for name, template in model.params.items():
+        value = arrays[_PARAM_PREFIX + name]
+        if value.shape != template.shape or value.dtype != template.dtype:
+            _fail(path, f"parameter {name} is {value.shape} {value.dtype}, but the config "
+                        f"describes {template.shape} {template.dtype}")
+        _check_finite(path, name, value)
+        model.params[name] = value.copy()  # own, writable memory
+    return SavedModel(model, mean_image, config, history, path=path)
+
+
+def _check_finite(path, name, value):
+    if not np.isfinite(value).all():
+        _fail(path, f"'{name}' holds NaN or infinite values; the file is corrupt or the run diverged")

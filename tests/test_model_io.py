@@ -1,0 +1,139 @@
+"""Model files: the round trip, and clear errors for corrupt or foreign files."""
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from cattern.experiment import ExperimentConfig, train_model
+from cattern.model_io import FORMAT_VERSION, ModelFileError, load_model, save_model
+
+D = 16  # a 4 x 4 "image"
+
+
+@pytest.fixture(scope="module")
+def trained():
+    rng = np.random.default_rng(0)
+    X = rng.random((120, D)).astype(np.float32)  # raw pixels in [0, 1]
+    y = (X[:, :4].sum(axis=1) > 2).astype(np.int64) + 2 * (X[:, 4] > 0.5)
+    mean = X.mean(axis=0)
+    cfg = ExperimentConfig(hidden_size=8, std=0.1, learning_rate=0.1, num_iters=60, batch_size=30)
+    model, history = train_model(cfg, X - mean, y, X - mean, y)
+    return X, y, mean, cfg, model, history
+
+
+def test_round_trip_predicts_exactly_as_before(tmp_path, trained):
+    X, y, mean, cfg, model, history = trained
+    path = tmp_path / "model.npz"
+    save_model(path, model, mean_image=mean, config=cfg, history=history)
+    saved = load_model(path)
+    assert saved.experiment_config == cfg and saved.config == cfg.to_dict()
+    assert saved.history == history
+    for name, value in model.params.items():
+        np.testing.assert_array_equal(saved.model.params[name], value)
+        assert saved.model.params[name].dtype == value.dtype
+    np.testing.assert_array_equal(saved.model.scores(X - mean), model.scores(X - mean))
+    # predict takes raw pixels, flat or as images, and subtracts the mean itself
+    expected = model.predict(X - mean)
+    np.testing.assert_array_equal(saved.predict(X), expected)
+    np.testing.assert_array_equal(saved.predict(X.reshape(-1, 4, 4, 1)), expected)
+    probs = saved.predict_proba(X)
+    assert probs.shape == (len(X), 4)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(probs.argmax(axis=1), expected)
+
+
+def test_float32_and_no_history(tmp_path):
+    rng = np.random.default_rng(1)
+    X, y = rng.random((40, D)), rng.integers(0, 3, 40)
+    cfg = ExperimentConfig(hidden_size=5, dtype="float32", num_iters=3)
+    model, _ = train_model(cfg, X, y, X, y)
+    save_model(tmp_path / "m.npz", model, mean_image=np.zeros(D), config=cfg.to_dict())
+    saved = load_model(tmp_path / "m.npz")
+    assert saved.history is None and saved.model.params["W1"].dtype == np.float32
+    np.testing.assert_array_equal(saved.predict(X), model.predict(X))
+
+
+def test_a_wrong_input_width_is_explained(tmp_path, trained):
+    X, y, mean, cfg, model, history = trained
+    save_model(tmp_path / "m.npz", model, mean_image=mean, config=cfg)
+    with pytest.raises(ValueError, match="each image has 9 pixels but the model takes 16"):
+        load_model(tmp_path / "m.npz").predict(np.zeros((2, 3, 3)))
+
+
+def rewrite(src, dst, change):
+    """Copy the model file src to dst with ``change(arrays)`` applied to its dict of arrays."""
+    with np.load(src, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    np.savez(dst, **arrays)
+
+
+def _set(key, value):
+    return lambda arrays: arrays.__setitem__(key, value)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.pop("mean_image"), r"missing \['mean_image'\]"),
+    (_set("format_version", np.array(FORMAT_VERSION + 1)), "format version 2, but this cattern reads version 1"),
+    (_set("kind", np.array("transformer")), "unknown model kind 'transformer'"),
+    (_set("config", np.array("{not json")), "'config' is not valid JSON"),
+    (_set("config", np.array(json.dumps({"hidden_size": 8, "colour": 1}))), r"bad config: unknown config field"),
+    (_set("param.W1", np.zeros((D, 9))), r"parameter W1 is \(16, 9\) float64, but the config describes \(16, 8\)"),
+    (_set("param.b2", np.zeros(4, dtype=np.float32)), "parameter b2 is .* float32"),
+    (_set("param.W9", np.zeros(3)), r"unexpected keys \['param.W9'\]"),
+    (_set("mean_image", np.zeros(D)), r"'mean_image' should be \(16,\) float32"),
+    (_set("mean_image", np.full(D, np.nan, dtype=np.float32)), "NaN or infinite"),
+    (_set("history", np.array([1, 2])), "'history' should be a single str"),
+])
+def test_corrupt_files_give_clear_errors(tmp_path, trained, change, message):
+    X, y, mean, cfg, model, history = trained
+    good = tmp_path / "good.npz"
+    save_model(good, model, mean_image=mean, config=cfg, history=history)
+    bad = tmp_path / "bad.npz"
+    rewrite(good, bad, change)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(bad)
+
+
+def test_foreign_and_broken_files(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"this is not a zip file at all")
+    with pytest.raises(ModelFileError, match="not a readable cattern model file"):
+        load_model(junk)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.ones(3))
+    with pytest.raises(ModelFileError, match="this is not a cattern model file"):
+        load_model(foreign)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, format_version=np.array([{"evil": 1}], dtype=object))
+    with pytest.raises(ModelFileError, match="not a readable|not a cattern"):
+        load_model(pickled)
+    truncated = tmp_path / "truncated.npz"
+    np.savez(truncated, a=np.ones(1000))
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    with pytest.raises(ModelFileError):
+        load_model(truncated)
+    with pytest.raises(ModelFileError, match="no model file at .*train one with `cattern train"):
+        load_model(tmp_path / "absent.npz")
+
+
+def test_a_failed_save_leaves_the_old_file_untouched(tmp_path, trained, monkeypatch):
+    X, y, mean, cfg, model, history = trained
+    path = tmp_path / "model.npz"
+    save_model(path, model, mean_image=mean, config=cfg, history=history)
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", explode)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(path, model, mean_image=mean, config=cfg)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
+    with pytest.raises(ValueError, match="mean_image has 3 values but the model takes 16"):
+        save_model(path, model, mean_image=np.zeros(3), config=cfg)
+    assert path.read_bytes() == before
+    assert zipfile.is_zipfile(path)
