@@ -211,6 +211,9 @@ def _reason(err):
         return "connection timed out"
     if isinstance(err, requests.ReadTimeout):
         return "no answer: read timed out"
+    if isinstance(err, requests.exceptions.SSLError):
+        code = re.search(r"\[SSL: ([A-Z_]+)\]", str(err))
+        return f"TLS failed ({code.group(1) if code else 'handshake error'})"
     if isinstance(err, requests.ConnectionError):
         text = str(err)
         for marker in ("NameResolutionError", "Connection refused", "Network is unreachable"):
