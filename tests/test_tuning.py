@@ -273,7 +273,7 @@ def test_halving_rejects_a_bad_eta(data):
 
 @pytest.mark.parametrize("configs, kwargs, message", [
     ([], {}, "no configs"),
-    ([{"learning_rate": 1e-3, "num_iters": 5, "colour": "red"}], {}, "unknown config option"),
+    ([{"learning_rate": 1e-3, "num_iters": 5, "colour": "red"}], {}, "unknown config field"),
     ([{"num_iters": 5, "seed": 1}], {}, "pass seed= to run_search"),
     ([{"learning_rate": 1e-3}], {}, "has no num_iters"),
     ([{"learning_rate": -1.0, "num_iters": 5}], {}, "learning_rate"),

@@ -24,10 +24,11 @@ import csv
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from cattern.atomic import atomic_write
 
 OK, DIVERGED = "ok", "diverged"
 
@@ -175,19 +176,13 @@ def write_csv(path, rows):
     names = config_columns(rows)
     header = ["rank"] + _STAT_COLUMNS + names + _ID_COLUMNS
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            for rank, row in enumerate(rows, start=1):
-                cells = [row.get(c) for c in _STAT_COLUMNS] + [row["config"].get(n) for n in names]
-                cells += [row.get(c) for c in _ID_COLUMNS]
-                writer.writerow([rank] + ["" if c is None else c for c in cells])
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path, "w") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        for rank, row in enumerate(rows, start=1):
+            cells = [row.get(c) for c in _STAT_COLUMNS] + [row["config"].get(n) for n in names]
+            cells += [row.get(c) for c in _ID_COLUMNS]
+            writer.writerow([rank] + ["" if c is None else c for c in cells])
 
 
 def format_table(rows, limit=None):

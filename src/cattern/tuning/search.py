@@ -12,7 +12,6 @@ Successive halving (``halving=True``) trains every config on a small budget,
 keeps the best 1/eta, and trains those again on eta times the budget, until
 one config is left at its full budget; see :mod:`cattern.tuning.halving`.
 """
-import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -21,8 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cattern.errors import DivergedError
-from cattern.models.two_layer import TwoLayerNet
-from cattern.trainer import TrainConfig, Trainer
+from cattern.experiment import ExperimentConfig, train_model
 from cattern.tuning import halving as sh
 from cattern.tuning.results import DIVERGED, OK, ResultsLog, run_key, sort_rows, train_seed, write_csv
 from cattern.tuning.space import edge_warnings
@@ -52,13 +50,8 @@ class SearchOutcome:
 # One training run
 # ----------------------------------------------------------------------
 
-_TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)} - {"seed"}
-_MODEL_FIELDS = {"hidden_size", "std", "dtype"}
-_MODEL_DEFAULTS = {"hidden_size": 50, "std": 1e-4, "dtype": "float64"}
-
-
 def check_config(config):
-    """Raise ValueError if ``config`` is not a dict of known option names."""
+    """Raise ValueError unless ``config`` is a dict of valid ExperimentConfig options."""
     if not isinstance(config, dict):
         raise ValueError(f"a config must be a dict of option names to values; got {config!r}")
     if "seed" in config:
@@ -66,25 +59,13 @@ def check_config(config):
             f"config {config} sets 'seed', but a search derives each run's seed from the "
             "config and the search seed; pass seed= to run_search instead"
         )
-    unknown = sorted(set(config) - _TRAIN_FIELDS - _MODEL_FIELDS)
-    if unknown:
-        raise ValueError(
-            f"unknown config option(s) {unknown} in {config}; "
-            f"known options are {sorted(_TRAIN_FIELDS | _MODEL_FIELDS)}"
-        )
-    TrainConfig(**{k: v for k, v in config.items() if k in _TRAIN_FIELDS})
+    ExperimentConfig.from_dict({**config, "seed": 0})  # raises, naming the bad option
 
 
 def _train_one(config, data, seed):
     """Train one config on ``data`` = (X, y, X_val, y_val) with ``seed``; return (model, history)."""
     X, y, X_val, y_val = data
-    model_options = {**_MODEL_DEFAULTS, **{k: v for k, v in config.items() if k in _MODEL_FIELDS}}
-    num_classes = max(2, int(np.max(y)) + 1, int(np.max(y_val)) + 1)
-    model = TwoLayerNet(X.shape[1], model_options["hidden_size"], num_classes,
-                        std=model_options["std"], seed=seed, dtype=np.dtype(model_options["dtype"]))
-    train_config = TrainConfig(seed=seed, **{k: v for k, v in config.items() if k in _TRAIN_FIELDS})
-    history = Trainer(model, train_config).fit(X, y, X_val, y_val)
-    return model, history
+    return train_model(ExperimentConfig.from_dict({**config, "seed": seed}), X, y, X_val, y_val)
 
 
 def _run(config, iters, seed, data, blas_threads):
@@ -264,7 +245,7 @@ def _check_data(configs, X, y, X_val, y_val):
             raise ValueError(f"{name} has {inputs.shape[0]} rows but its labels have shape {labels.shape}")
     if X.shape[1] != X_val.shape[1]:
         raise ValueError(f"X_train has {X.shape[1]} features but X_val has {X_val.shape[1]}")
-    dtypes = {config.get("dtype", _MODEL_DEFAULTS["dtype"]) for config in configs}
+    dtypes = {config.get("dtype", ExperimentConfig.dtype) for config in configs}
     if len(dtypes) == 1:
         # One conversion here instead of one per run in each worker.
         dtype = dtypes.pop()
