@@ -275,7 +275,6 @@ def test_halving_rejects_a_bad_eta(data):
     ([], {}, "no configs"),
     ([{"learning_rate": 1e-3, "num_iters": 5, "colour": "red"}], {}, "unknown config field"),
     ([{"num_iters": 5, "seed": 1}], {}, "pass seed= to run_search"),
-    ([{"learning_rate": 1e-3}], {}, "has no num_iters"),
     ([{"learning_rate": -1.0, "num_iters": 5}], {}, "learning_rate"),
     ([{"num_iters": 5}], {"backend": "spark"}, "unknown backend"),
     ([{"num_iters": 5}], {"backend": "dask"}, "needs a scheduler address"),
@@ -293,6 +292,12 @@ def test_bad_data_is_a_clear_error(data):
         run_search(tiny_grid(), X.reshape(300, 4, 5), y, X_val, y_val, progress=False)
     with pytest.raises(ValueError, match="X_val has 100 rows"):
         run_search(tiny_grid(), X, y, X_val, y_val[:50], progress=False)
+
+
+def test_a_config_without_num_iters_trains_the_default_and_says_so(data):
+    X, y, X_val, y_val = data
+    outcome = run_search([{"hidden_size": 8, "std": 0.1}], X, y, X_val, y_val, progress=False)
+    assert outcome.results[0]["iters"] == outcome.best_config["num_iters"] == 2000
 
 
 def test_the_test_set_is_never_an_argument_of_the_search():

@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # In the order ``cattern --help`` lists them.
-COMMANDS = ("fetch",)
+COMMANDS = ("fetch", "tune")
 
 
 def build_parser():

@@ -116,7 +116,7 @@ class _Runner:
         todo = list({key: (key, c, i) for key, c, i in todo}.values())  # the same run once
         bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not self.progress or not todo)
         for (key, config, iters), (outcome, model) in self._map(todo):
-            full = config.get("num_iters", iters)
+            full = config["num_iters"]
             self.log.append({
                 "key": key, "config": config, "seed": self.seed,
                 "train_seed": train_seed(config, self.seed), "iters": iters,
@@ -215,7 +215,7 @@ def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, ba
     if halving:
         rows = sh.successive_halving(configs, runner.run, eta=eta, min_iters=min_iters)
     else:
-        rows = runner.run([(config, config.get("num_iters")) for config in configs])
+        rows = runner.run([(config, config["num_iters"]) for config in configs])
     rows = sort_rows(list({row["key"]: row for row in rows}.values()))
     if results_path is not None:
         write_csv(os.path.splitext(results_path)[0] + ".csv", rows)
@@ -228,8 +228,8 @@ def _check_configs(configs):
         raise ValueError("no configs to search; give at least one")
     for config in configs:
         check_config(config)
-        if "num_iters" not in config:
-            raise ValueError(f"config {config} has no num_iters; every search config needs one")
+        # Written out, so the results say how long each run trained.
+        config.setdefault("num_iters", ExperimentConfig.num_iters)
     return configs
 
 
