@@ -92,7 +92,7 @@ def test_random_configs_reject_bad_ranges(space, message):
 
 
 def test_unknown_preset_lists_the_names():
-    with pytest.raises(ValueError, match="lab, seed-72"):
+    with pytest.raises(ValueError, match="choose one of lab, lab-quick, seed-72"):
         preset_configs("nope")
 
 

@@ -156,15 +156,31 @@ def seed_72():
 
 
 def lab_search():
-    """The lab's own search: a small grid that passes the lab's 97.4 % validation bar.
+    """The lab's own search (``cattern lab``): 12 configs that pass the 97.4 % validation bar.
 
-    Wider nets and larger rates than the seed's grid, with momentum 0.9 and a
-    few thousand iterations, in float32.
+    The seed's grid stops near 0.97 because its rates (1e-3, 1e-4) are too
+    small for inputs in [0, 1] minus the mean: the nets are still improving
+    when training stops. Rates 30 to 300 times larger, momentum 0.9 and 20
+    epochs (5500 steps of 200) get there; 0.3 is on the edge of divergence, so
+    the grid's top rate shows a diverged run being recorded. Measured (seed 0,
+    two loky workers): best validation 0.983 (rate 0.1, reg 1e-4, 300 hidden),
+    test 0.981 for that net, in about 100 s on 2 busy cores.
     """
     return grid(
-        learning_rate=[1e-3, 3e-3], reg=[1e-4, 1e-3], hidden_size=[300],
-        num_iters=[3000], batch_size=[200],
-        learning_rate_decay=0.95, momentum=0.9, std=1e-3, dtype="float32",
+        learning_rate=[0.03, 0.1, 0.3], reg=[1e-4, 1e-3], hidden_size=[100, 300],
+        num_iters=[5500], batch_size=[200],
+        learning_rate_decay=0.95, momentum=0.9, std=1e-4, dtype="float32",
+    )
+
+
+def lab_quick_search():
+    """The lab's search shrunk to one config, for CI (``CATTERN_QUICK=1``): still > 97.4 %.
+
+    Rate 0.1, reg 1e-4, 100 hidden, 20 epochs: validation 0.981 in about 6 s.
+    """
+    return grid(
+        learning_rate=[0.1], reg=[1e-4], hidden_size=[100], num_iters=[5500], batch_size=[200],
+        learning_rate_decay=0.95, momentum=0.9, std=1e-4, dtype="float32",
     )
 
 
@@ -172,6 +188,7 @@ def lab_search():
 SEARCH_PRESETS = {
     "seed-72": seed_72(),
     "lab": lab_search(),
+    "lab-quick": lab_quick_search(),
 }
 PRESETS = SEARCH_PRESETS
 
