@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # In the order ``cattern --help`` lists them.
-COMMANDS = ("fetch", "tune")
+COMMANDS = ("fetch", "tune", "serve")
 
 
 def build_parser():
