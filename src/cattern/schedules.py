@@ -5,6 +5,7 @@ A schedule is a callable ``lr = schedule(iteration, iterations_per_epoch)``
 plotted from the step alone, and the trainer asks it for the rate before
 every update.
 """
+import math
 from dataclasses import dataclass
 
 
@@ -34,3 +35,111 @@ class ExponentialPerEpoch:
     def __call__(self, iteration, iterations_per_epoch):
         epoch = iteration // iterations_per_epoch
         return self.learning_rate * self.decay ** epoch
+
+
+@dataclass(frozen=True)
+class Step:
+    """Step decay: the rate is multiplied by ``gamma`` every ``step_epochs`` epochs::
+
+        lr = learning_rate * gamma ** floor(iteration / (step_epochs * iterations_per_epoch))
+    """
+
+    learning_rate: float
+    step_epochs: float = 10.0
+    gamma: float = 0.1
+
+    def __call__(self, iteration, iterations_per_epoch):
+        return self.learning_rate * self.gamma ** math.floor(
+            iteration / (self.step_epochs * iterations_per_epoch))
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """Smooth exponential decay, by ``decay`` per epoch but applied at every step::
+
+        lr = learning_rate * decay ** (iteration / iterations_per_epoch)
+
+    (:class:`ExponentialPerEpoch` is the seed's staircase version.)
+    """
+
+    learning_rate: float
+    decay: float = 0.95
+
+    def __call__(self, iteration, iterations_per_epoch):
+        return self.learning_rate * self.decay ** (iteration / iterations_per_epoch)
+
+
+@dataclass(frozen=True)
+class Cosine:
+    """Cosine annealing (Loshchilov & Hutter 2017, one cycle, no restarts) from
+    ``learning_rate`` down to ``min_learning_rate`` at step ``total_iters``::
+
+        progress = min(1, iteration / total_iters)
+        lr = min_learning_rate + 0.5 * (learning_rate - min_learning_rate)
+                                     * (1 + cos(pi * progress))
+
+    and ``min_learning_rate`` after ``total_iters``.
+    """
+
+    learning_rate: float
+    total_iters: int
+    min_learning_rate: float = 0.0
+
+    def __call__(self, iteration, iterations_per_epoch):
+        progress = min(1.0, iteration / self.total_iters)
+        return self.min_learning_rate + 0.5 * (self.learning_rate - self.min_learning_rate) * (
+            1 + math.cos(math.pi * progress))
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """A linear warmup in front of any schedule: over the first
+    ``warmup_epochs`` epochs (W = warmup_epochs * iterations_per_epoch steps)
+    the rate climbs linearly to the wrapped schedule's, then follows it::
+
+        lr = schedule(iteration) * (iteration + 1) / W    if iteration + 1 < W
+        lr = schedule(iteration)                          otherwise
+
+    Large rates (and Adam's first noisy second-moment estimates) can throw a
+    fresh net into a bad region; starting small avoids it.
+    """
+
+    schedule: object
+    warmup_epochs: float
+
+    def __call__(self, iteration, iterations_per_epoch):
+        lr = self.schedule(iteration, iterations_per_epoch)
+        warmup_iters = self.warmup_epochs * iterations_per_epoch
+        if iteration + 1 < warmup_iters:
+            return lr * (iteration + 1) / warmup_iters
+        return lr
+
+
+# Schedules by name, for configs and the command line.
+SCHEDULES = ("exponential_per_epoch", "constant", "step", "exponential", "cosine")
+
+
+def build_schedule(name, learning_rate, *, num_iters, decay=0.95, step_epochs=10.0, gamma=0.1,
+                   min_learning_rate=0.0, warmup_epochs=0.0):
+    """The schedule called ``name`` (one of :data:`SCHEDULES`), with a linear
+    warmup in front when ``warmup_epochs`` > 0.
+
+    ``decay`` is the per-epoch factor of the two exponential schedules;
+    ``step_epochs`` and ``gamma`` parameterize :class:`Step`; ``num_iters``
+    (the run's length) and ``min_learning_rate`` parameterize :class:`Cosine`.
+    """
+    if name == "exponential_per_epoch":
+        schedule = ExponentialPerEpoch(learning_rate, decay)
+    elif name == "constant":
+        schedule = Constant(learning_rate)
+    elif name == "step":
+        schedule = Step(learning_rate, step_epochs, gamma)
+    elif name == "exponential":
+        schedule = Exponential(learning_rate, decay)
+    elif name == "cosine":
+        schedule = Cosine(learning_rate, num_iters, min_learning_rate)
+    else:
+        raise ValueError(f"unknown learning-rate schedule {name!r}; choose one of {list(SCHEDULES)}")
+    if warmup_epochs < 0:
+        raise ValueError(f"warmup_epochs must be >= 0; got {warmup_epochs!r}")
+    return Warmup(schedule, warmup_epochs) if warmup_epochs > 0 else schedule
