@@ -6,12 +6,14 @@ and calls the callbacks (progress bars, printing, plots). It knows nothing of
 layers; a model only needs:
 
 - ``params``: a dict of arrays, updated in place;
-- ``batch_loss(X, y, reg) -> (loss, grads)`` on data already checked, with
-  ``grads`` keyed like ``params``;
+- ``batch_loss(X, y, reg, workspace) -> (loss, grads)`` on data already
+  checked, with ``grads`` keyed like ``params`` (see :mod:`cattern.workspace`);
 - ``check_data(X, y) -> (X, y)``: validate and convert a whole data set once;
 - ``predict(X) -> labels``.
 """
 import math
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +21,7 @@ import numpy as np
 from cattern import optim, schedules
 from cattern.checks import check_nonnegative, check_positive_int
 from cattern.errors import DivergedError
+from cattern.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,26 @@ class TrainConfig:
       this many training examples, so that logging costs little
     - seed: seeds the batch order and the subset; None draws a seed from
       NumPy's global random state, so ``np.random.seed`` makes runs repeatable
+    - lr_schedule: a name in :data:`cattern.schedules.SCHEDULES`; the default,
+      "exponential_per_epoch", is the seed's decay by learning_rate_decay
+    - warmup_epochs: linear warmup in front of the schedule (0: none)
+    - step_epochs, step_gamma: the "step" schedule's period and factor
+    - min_learning_rate: where the "cosine" schedule ends, at num_iters
+    - beta1, beta2, eps: Adam's and AdamW's moment decays and denominator floor
+    - weight_decay: AdamW's decoupled decay, given to weight matrices only
+      (parameters named ``W...``), never to biases or normalization scales
+    - patience: early stopping: stop after this many epochs without a new best
+      validation accuracy (0: never stop early, run all num_iters)
+    - restore_best: at the end, put back the parameters (and buffers such as
+      batch-norm statistics) of the best validation epoch
+    - augment: None, or a callable ``augment(X_batch, rng) -> X_batch`` applied
+      to every training batch (see :mod:`cattern.augment`), drawing from the
+      trainer's seeded generator
+    - catch_interrupt: Ctrl-C (KeyboardInterrupt) inside :meth:`Trainer.fit`
+      ends training cleanly instead of propagating: the history is kept and
+      marked ``history["interrupted"] = True``, and with restore_best the best
+      parameters so far are put back. Off by default, so that Ctrl-C still
+      stops a search that trains many models.
     """
 
     num_iters: int = 100
@@ -48,6 +71,19 @@ class TrainConfig:
     reg: float = 0.0
     train_acc_size: int = 1000
     seed: int | None = None
+    lr_schedule: str = "exponential_per_epoch"
+    warmup_epochs: float = 0.0
+    step_epochs: float = 10.0
+    step_gamma: float = 0.1
+    min_learning_rate: float = 0.0
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    patience: int = 0
+    restore_best: bool = False
+    augment: Callable | None = None
+    catch_interrupt: bool = False
 
     def __post_init__(self):
         check_positive_int("num_iters", self.num_iters)
@@ -62,14 +98,44 @@ class TrainConfig:
                 f"learning_rate_decay must be in (0, 1]; got {self.learning_rate_decay!r}"
             )
         optim.get_rule(self.update_rule)  # raises, listing the valid names
+        for name in ("beta1", "beta2"):
+            if not 0 <= check_nonnegative(name, getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)!r}")
+        for name in ("eps", "weight_decay", "min_learning_rate", "step_gamma"):
+            check_nonnegative(name, getattr(self, name))
+        if self.patience != 0:
+            try:
+                check_positive_int("patience", self.patience)
+            except ValueError:
+                raise ValueError(f"patience must be an integer >= 0 (0: no early stopping); "
+                                 f"got {self.patience!r}") from None
+        if self.augment is not None and not callable(self.augment):
+            raise ValueError(f"augment must be None or a callable augment(X, rng); got {self.augment!r}")
+        self.schedule()  # raises on an unknown schedule name or a negative warmup
 
     def schedule(self):
         """The learning-rate schedule this config describes."""
-        return schedules.ExponentialPerEpoch(self.learning_rate, self.learning_rate_decay)
+        return schedules.build_schedule(
+            self.lr_schedule, self.learning_rate, num_iters=self.num_iters, decay=self.learning_rate_decay,
+            step_epochs=self.step_epochs, gamma=self.step_gamma, min_learning_rate=self.min_learning_rate,
+            warmup_epochs=self.warmup_epochs)
 
-    def rule_config(self):
-        """A fresh per-parameter config dict for the update rule."""
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum}
+    def rule_config(self, name="W"):
+        """A fresh config dict for the update rule of the parameter called ``name``."""
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum,
+                "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
+                "weight_decay": self.weight_decay if name.startswith("W") else 0.0}
+
+
+@contextmanager
+def _interruptible(trainer, enabled):
+    """Turn a KeyboardInterrupt in the body into a clean stop, if ``enabled``."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not enabled:
+            raise
+        trainer.history["interrupted"] = True
 
 
 class Callback:
@@ -96,7 +162,14 @@ class Trainer:
     iteration), ``train_acc_history`` and ``val_acc_history`` (one per epoch,
     and one more at the end when training stops mid-epoch), and
     ``best_val_acc`` / ``best_params`` hold the parameters that scored best on
-    the validation set.
+    the validation set (``best_buffers`` the model's non-trained arrays, such
+    as batch-norm statistics, from the same epoch; ``best_epoch`` its index).
+
+    A model may define ``constrain()``, called after every update (the
+    max-norm projection of :class:`~cattern.models.FullyConnectedNet`), and
+    ``buffers``, a dict of arrays saved and restored with the parameters.
+    Early stopping (``config.patience``), or a callback setting
+    ``trainer.stop_training = True``, ends training after the current epoch.
     """
 
     def __init__(self, model, config=TrainConfig(), callbacks=()):
@@ -110,6 +183,9 @@ class Trainer:
         self.history = {"loss_history": [], "train_acc_history": [], "val_acc_history": []}
         self.best_val_acc = -1.0
         self.best_params = None
+        self.best_buffers = None
+        self.best_epoch = None
+        self.stop_training = False
         self.iteration = 0
         self.epoch = 0
         self.learning_rate = config.learning_rate
@@ -133,19 +209,21 @@ class Trainer:
         self.iterations_per_epoch = math.ceil(n / batch)
         schedule = cfg.schedule()
         update = optim.get_rule(cfg.update_rule)
-        rule_configs = {name: cfg.rule_config() for name in model.params}
+        rule_configs = {name: cfg.rule_config(name) for name in model.params}
+        constrain = getattr(model, "constrain", None)
 
         # A fixed subset for train accuracy: cheap, and comparable across epochs.
         subset = np.sort(self.rng.choice(n, size=min(n, cfg.train_acc_size), replace=False))
         X_sub, y_sub = X[subset], y[subset]
 
-        X_batch = np.empty((batch,) + X.shape[1:], dtype=X.dtype)  # reused every step
+        workspace = Workspace()  # the step's arrays, reused from one step to the next
+        X_batch = np.empty((batch,) + X.shape[1:], dtype=X.dtype)
 
         for cb in self.callbacks:
             cb.on_train_begin(self)
         # A diverging run overflows on its way to a NaN loss; the finiteness
         # check turns that into one DivergedError instead of a screen of warnings.
-        with np.errstate(over="ignore", invalid="ignore"):
+        with _interruptible(self, cfg.catch_interrupt), np.errstate(over="ignore", invalid="ignore"):
             for it in range(cfg.num_iters):
                 self.iteration = it
                 # Each epoch walks a fresh permutation, so every example is seen once.
@@ -153,21 +231,31 @@ class Trainer:
                 if pos == 0:
                     order = self.rng.permutation(n)
                 idx = order[pos * batch:(pos + 1) * batch]
-                xb = np.take(X, idx, axis=0, out=X_batch[:len(idx)])
+                # mode='clip' lets take write straight into the buffer (the default
+                # 'raise' buffers the output); a permutation's indices are in range.
+                xb = np.take(X, idx, axis=0, out=X_batch[:len(idx)], mode="clip")
+                if cfg.augment is not None:
+                    xb = cfg.augment(xb, self.rng)
 
-                loss, grads = model.batch_loss(xb, y[idx], cfg.reg)
+                loss, grads = model.batch_loss(xb, y[idx], cfg.reg, workspace)
                 self.learning_rate = schedule(it, self.iterations_per_epoch)
                 if not np.isfinite(loss):
                     raise DivergedError(it, float(loss), self.learning_rate)
                 for name, w in model.params.items():
                     rule_configs[name]["learning_rate"] = self.learning_rate
                     update(w, grads[name], rule_configs[name])
+                if constrain is not None:
+                    constrain()
                 self.history["loss_history"].append(float(loss))
                 for cb in self.callbacks:
                     cb.on_iteration_end(self, it, float(loss))
 
                 if (it + 1) % self.iterations_per_epoch == 0 or it == cfg.num_iters - 1:
                     self._record_epoch(X_sub, y_sub, X_val, y_val)
+                    if self.stop_training:
+                        break
+        if cfg.restore_best and self.best_params is not None:
+            self.restore_best()
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
@@ -181,6 +269,18 @@ class Trainer:
             if val_acc > self.best_val_acc:
                 self.best_val_acc = val_acc
                 self.best_params = {k: v.copy() for k, v in model.params.items()}
+                self.best_buffers = {k: v.copy() for k, v in getattr(model, "buffers", {}).items()}
+                self.best_epoch = self.epoch
+            patience = self.config.patience
+            if patience and self.epoch - self.best_epoch >= patience:
+                self.stop_training = True  # early stopping: no new best for `patience` epochs
         for cb in self.callbacks:
             cb.on_epoch_end(self, self.epoch)
         self.epoch += 1
+
+    def restore_best(self):
+        """Copy the best validation epoch's parameters and buffers back into the model, in place."""
+        for k, v in self.best_params.items():
+            self.model.params[k][...] = v
+        for k, v in self.best_buffers.items():
+            self.model.buffers[k][...] = v
