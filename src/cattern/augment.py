@@ -1,0 +1,251 @@
+"""Data augmentation on the fly: small random translations, rotations, scalings
+and elastic distortions of each minibatch, vectorized over the batch.
+
+The network sees a slightly different version of each digit every epoch, so
+it learns that a digit moved by a pixel, or tilted, is the same digit
+(Simard et al. 2003 report 98.9 % for a one-hidden-layer net with affine
+distortions and 99.3 % with elastic ones, against 98.4 % without).
+
+Conventions:
+
+- Batches are rows, (N, D) with D = rows * cols (28 * 28 = 784 for MNIST), as
+  the trainer hands them; the images are (N, rows, cols) inside.
+- Mean-subtracted data: the nets train on ``X - mean_image``. Moving that
+  would move the mean along with the digit, and fill the uncovered border
+  with 0, which in centred data means "average pixel", not "blank". So an
+  :class:`Augmenter` takes the subtracted image as ``offset``, adds it back,
+  transforms the raw pixels (where blank is 0, which is also what enters from
+  outside the frame), and subtracts it again: the augmented row is
+  ``transform(x + offset) - offset``.
+- Coordinates are (row, col) pixel centres; a transform is given by where
+  each output pixel samples the input ("inverse mapping"), so every output
+  pixel gets exactly one value.
+- Randomness comes from the ``np.random.Generator`` passed in (the trainer's),
+  so the same seed gives the same augmented batches.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def translate(images, dy, dx):
+    """Shift each image by a whole number of pixels, filling with 0 (blank).
+
+    ``out[n, r, c] = images[n, r - dy[n], c - dx[n]]``, or 0 where that falls
+    outside the image: a positive dy moves the digit down, a positive dx right.
+
+    Inputs:
+    - images: (N, rows, cols)
+    - dy, dx: (N,) integer shifts
+
+    Returns (N, rows, cols), images' dtype.
+    """
+    n, rows, cols = images.shape
+    dy, dx = np.asarray(dy), np.asarray(dx)
+    pad = int(max(np.abs(dy).max(initial=0), np.abs(dx).max(initial=0)))
+    padded = np.zeros((n, rows + 2 * pad, cols + 2 * pad), dtype=images.dtype)
+    padded[:, pad:pad + rows, pad:pad + cols] = images
+    # Per-sample windows, gathered with fancy indexing in one pass.
+    r = (pad - dy)[:, None] + np.arange(rows)                        # (N, rows)
+    c = (pad - dx)[:, None] + np.arange(cols)                        # (N, cols)
+    return padded[np.arange(n)[:, None, None], r[:, :, None], c[:, None, :]]
+
+
+def sample_bilinear(images, src_y, src_x):
+    """Resample each image at arbitrary source coordinates, bilinearly, with 0
+    (blank) outside the image.
+
+    ``out[n, r, c]`` interpolates ``images[n]`` at the point
+    ``(src_y[n, r, c], src_x[n, r, c])``.
+
+    Inputs:
+    - images: (N, rows, cols)
+    - src_y, src_x: (N, rows, cols) source coordinates, in pixels
+
+    Returns (N, rows, cols), images' dtype.
+    """
+    n, rows, cols = images.shape
+    # A blank border, one pixel before and two after: coordinates clipped into
+    # [-1, rows] x [-1, cols] read only zeros wherever they left the image.
+    width = cols + 3
+    padded = np.zeros((n, rows + 3, width), dtype=images.dtype)
+    padded[:, 1:rows + 1, 1:cols + 1] = images
+    flat = padded.reshape(-1)
+    src_y = np.clip(src_y, -1, rows)
+    src_x = np.clip(src_x, -1, cols)
+    y0, x0 = np.floor(src_y), np.floor(src_x)
+    wy, wx = (src_y - y0).astype(images.dtype), (src_x - x0).astype(images.dtype)
+    # Flat index of the top-left neighbour in the padded batch; the others are +1, +width.
+    base = (np.arange(n) * (rows + 3) * width + width + 1)[:, None, None]  # (N, 1, 1)
+    i00 = base + y0.astype(np.intp) * width + x0.astype(np.intp)            # (N, rows, cols)
+    top = flat[i00]
+    top += (flat[i00 + 1] - top) * wx
+    i00 += width
+    bottom = flat[i00]
+    bottom += (flat[i00 + 1] - bottom) * wx
+    top += (bottom - top) * wy
+    return top
+
+
+def affine_coordinates(matrices, shifts, shape):
+    """Source coordinates of an affine map about the image centre.
+
+    Output pixel p (row, col) samples the input at
+    ``A @ (p - centre) + centre - shift``, with centre = ((rows-1)/2, (cols-1)/2):
+    A = identity and shift = (dy, dx) is the translation of :func:`translate`;
+    A = R(-theta) / s rotates by theta and scales by s.
+
+    Inputs:
+    - matrices: (N, 2, 2) the inverse maps A, acting on (row, col)
+    - shifts: (N, 2) translations (dy, dx) in pixels
+    - shape: (rows, cols)
+
+    Returns (src_y, src_x), each (N, rows, cols) float32.
+    """
+    rows, cols = shape
+    cy, cx = (rows - 1) / 2, (cols - 1) / 2
+    gy, gx = np.meshgrid(np.arange(rows, dtype=np.float32) - np.float32(cy),
+                         np.arange(cols, dtype=np.float32) - np.float32(cx), indexing="ij")  # (rows, cols)
+    # float32 coordinates: exact to 1e-5 pixel on a 28-pixel image, and half the memory traffic.
+    A = np.asarray(matrices, dtype=np.float32)
+    shifts = np.asarray(shifts, dtype=np.float32)
+    src_y = A[:, 0, 0, None, None] * gy + A[:, 0, 1, None, None] * gx + (cy - shifts[:, 0])[:, None, None]
+    src_x = A[:, 1, 0, None, None] * gy + A[:, 1, 1, None, None] * gx + (cx - shifts[:, 1])[:, None, None]
+    return src_y, src_x
+
+
+def gaussian_matrix(size, sigma):
+    """The (size, size) matrix G with ``G @ v`` = v filtered by a normalized
+    Gaussian of width ``sigma``, with 0 beyond the ends (scipy.ndimage's
+    ``gaussian_filter(v, sigma, mode="constant")`` with its default
+    truncation at 4 sigma).
+
+    On images this small, filtering is two small matrix products per image,
+    ``G @ image @ G.T``, which BLAS does for a whole batch at once.
+    """
+    radius = int(4 * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    i = np.arange(size)
+    lag = i[None, :] - i[:, None]                                    # (size, size): column - row
+    return np.where(np.abs(lag) <= radius, kernel[np.clip(lag + radius, 0, 2 * radius)], 0.0)
+
+
+def elastic_displacement(rng, n, shape, alpha, sigma):
+    """Random smooth displacement fields (Simard et al. 2003, section 2).
+
+    Each pixel's displacement starts uniform in [-1, 1] per axis; a Gaussian
+    filter of width ``sigma`` pixels smooths it into a gentle warp, and
+    ``alpha`` scales it (Simard use sigma = 4, alpha = 34 on MNIST).
+
+    Inputs:
+    - rng: np.random.Generator
+    - n: number of fields; shape: (rows, cols)
+    - alpha: strength; sigma: smoothness, in pixels
+
+    Returns (ddy, ddx), each (n, rows, cols) float32.
+    """
+    rows, cols = shape
+    field = rng.random((2, n, rows, cols), dtype=np.float32)
+    field *= 2
+    field -= 1                                                       # uniform in [-1, 1)
+    g_rows = gaussian_matrix(rows, sigma).astype(np.float32)
+    g_cols = gaussian_matrix(cols, sigma).astype(np.float32)
+    # Filter along rows then columns, alpha folded into the second matrix.
+    field = g_rows @ field @ (alpha * g_cols.T)                      # (2, n, rows, cols)
+    return field[0], field[1]
+
+
+@dataclass(frozen=True, eq=False)  # eq would compare the offset arrays elementwise
+class Augmenter:
+    """Random distortions of a batch of rows, as a callable ``augmenter(X, rng) -> X_aug``.
+
+    Each image in the batch gets its own draw:
+
+    - a translation by (dy, dx), integers uniform in [-max_shift, max_shift];
+    - if ``max_rotation`` > 0, a rotation by an angle uniform in
+      [-max_rotation, max_rotation] degrees;
+    - if ``max_scale`` > 0, a scaling by a factor uniform in
+      [1 - max_scale, 1 + max_scale];
+    - if ``elastic_alpha`` > 0, an elastic distortion of strength
+      ``elastic_alpha`` and smoothness ``elastic_sigma`` (pixels).
+
+    Translations alone are an exact pixel gather (:func:`translate`); with any
+    of the others, all are folded into one set of source coordinates and
+    resampled once, bilinearly (:func:`sample_bilinear`).
+
+    Fields:
+    - image_shape: (rows, cols) of each row of X; rows * cols must be D
+    - offset: None, or the (D,) image subtracted from the data (the mean
+      image); see the module docstring for why it is added back first
+    """
+
+    max_shift: int = 2
+    max_rotation: float = 0.0
+    max_scale: float = 0.0
+    elastic_alpha: float = 0.0
+    elastic_sigma: float = 4.0
+    image_shape: tuple = (28, 28)
+    offset: np.ndarray | None = None
+
+    def __post_init__(self):
+        if isinstance(self.max_shift, bool) or not isinstance(self.max_shift, (int, np.integer)) \
+                or self.max_shift < 0:
+            raise ValueError(f"max_shift must be a whole number of pixels >= 0; got {self.max_shift!r}")
+        for name in ("max_rotation", "max_scale", "elastic_alpha"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+        if self.max_scale >= 1:
+            raise ValueError(f"max_scale must be < 1 (a scale factor in [1 - s, 1 + s]); got {self.max_scale!r}")
+        if not self.elastic_sigma > 0:
+            raise ValueError(f"elastic_sigma must be > 0 pixels; got {self.elastic_sigma!r}")
+        size = int(np.prod(self.image_shape))
+        if self.offset is not None and np.shape(self.offset) != (size,):
+            raise ValueError(f"offset must have shape ({size},) for images of shape {self.image_shape}; "
+                             f"got {np.shape(self.offset)}")
+
+    @property
+    def bilinear(self):
+        """True when a transform other than whole-pixel translation is on."""
+        return self.max_rotation > 0 or self.max_scale > 0 or self.elastic_alpha > 0
+
+    def __call__(self, X, rng):
+        """Augment a batch.
+
+        Inputs:
+        - X: (N, D) rows, D = rows * cols
+        - rng: np.random.Generator
+
+        Returns a new (N, D) array of X's dtype; X is not modified.
+        """
+        n, d = X.shape
+        rows, cols = self.image_shape
+        if d != rows * cols:
+            raise ValueError(f"X has {d} features per row but image_shape {self.image_shape} "
+                             f"has {rows * cols} pixels")
+        images = X.reshape(n, rows, cols)
+        if self.offset is not None:
+            images = images + self.offset.reshape(rows, cols).astype(X.dtype)   # back to raw pixels
+        s = self.max_shift
+        shifts = rng.integers(-s, s + 1, size=(n, 2))                             # (N, 2): dy, dx
+        if not self.bilinear:
+            out = translate(images, shifts[:, 0], shifts[:, 1])
+        else:
+            theta = np.deg2rad(rng.uniform(-self.max_rotation, self.max_rotation, size=n))
+            scale = rng.uniform(1 - self.max_scale, 1 + self.max_scale, size=n)
+            cos, sin = np.cos(theta) / scale, np.sin(theta) / scale
+            # The inverse map R(-theta) / scale on (row, col): a positive theta turns the
+            # digit counter-clockwise as displayed (row axis pointing down).
+            A = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)  # (N, 2, 2)
+            src_y, src_x = affine_coordinates(A, shifts, (rows, cols))
+            if self.elastic_alpha > 0:
+                ddy, ddx = elastic_displacement(rng, n, (rows, cols), self.elastic_alpha, self.elastic_sigma)
+                src_y += ddy
+                src_x += ddx
+            out = sample_bilinear(images, src_y, src_x)
+        out = out.reshape(n, d)
+        if self.offset is not None:
+            out -= self.offset.astype(X.dtype)
+        return out

@@ -1,0 +1,121 @@
+"""Augmentation: exact translations, rotations against np.rot90, seeding, and the mean offset."""
+import numpy as np
+import pytest
+
+from cattern.augment import Augmenter, affine_coordinates, sample_bilinear, translate
+
+
+def _digits(n=5, seed=0):
+    """(n, 28, 28) float32 'digits': random blobs kept away from the border."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 28, 28), np.float32)
+    images[:, 6:22, 8:20] = rng.random((n, 16, 12), dtype=np.float32)
+    return images
+
+
+def test_translate_is_the_shifted_image():
+    images = _digits(3)
+    out = translate(images, np.array([2, -1, 0]), np.array([0, 2, -2]))
+    # The blobs stay inside the frame, so a shift is np.roll.
+    np.testing.assert_array_equal(out[0], np.roll(images[0], 2, axis=0))
+    np.testing.assert_array_equal(out[1], np.roll(np.roll(images[1], -1, axis=0), 2, axis=1))
+    np.testing.assert_array_equal(out[2], np.roll(images[2], -2, axis=1))
+
+
+def test_translate_fills_with_blank():
+    images = np.ones((1, 4, 4), np.float32)
+    out = translate(images, np.array([1]), np.array([-1]))
+    # Row 0 came from outside (blank), and so did the last column.
+    expected = np.ones((4, 4), np.float32)
+    expected[0, :] = 0
+    expected[:, -1] = 0
+    np.testing.assert_array_equal(out[0], expected)
+
+
+def test_bilinear_identity_and_whole_pixel_shift_match_translate():
+    images = _digits(4)
+    shifts = np.array([[0, 0], [1, -2], [-2, 2], [2, 1]])
+    src_y, src_x = affine_coordinates(np.tile(np.eye(2), (4, 1, 1)), shifts, (28, 28))
+    np.testing.assert_allclose(sample_bilinear(images, src_y, src_x),
+                               translate(images, shifts[:, 0], shifts[:, 1]), atol=1e-6)
+
+
+def test_rotation_by_90_degrees_is_rot90():
+    images = _digits(2)
+    A = np.array([[0.0, 1.0], [-1.0, 0.0]])  # R(-90 degrees), the inverse map of a +90 rotation
+    src_y, src_x = affine_coordinates(np.tile(A, (2, 1, 1)), np.zeros((2, 2)), (28, 28))
+    out = sample_bilinear(images, src_y, src_x)
+    np.testing.assert_allclose(out, np.rot90(images, axes=(1, 2)), atol=1e-6)
+
+
+def test_half_pixel_shift_averages_neighbours():
+    images = np.zeros((1, 3, 3))
+    images[0, 1, 1] = 1.0
+    src_y, src_x = affine_coordinates(np.eye(2)[None], np.array([[0.0, 0.5]]), (3, 3))
+    out = sample_bilinear(images, src_y, src_x)
+    # Moving right by half a pixel splits the dot between columns 1 and 2.
+    np.testing.assert_allclose(out[0, 1], [0, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("aug", [
+    Augmenter(max_shift=2),
+    Augmenter(max_shift=1, max_rotation=10, max_scale=0.1),
+    Augmenter(max_shift=1, elastic_alpha=34, elastic_sigma=4),
+])
+def test_shapes_dtype_and_seeded_reproducibility(aug):
+    X = _digits(8).reshape(8, 784)
+    before = X.copy()
+    a = aug(X, np.random.default_rng(7))
+    b = aug(X, np.random.default_rng(7))
+    c = aug(X, np.random.default_rng(8))
+    assert a.shape == (8, 784) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    np.testing.assert_array_equal(X, before)  # the input batch is left alone
+    # A mild distortion keeps most of the ink.
+    assert abs(a.sum() / X.sum() - 1) < 0.25
+
+
+def test_mean_offset_moves_the_digit_not_the_mean():
+    raw = _digits(6).reshape(6, 784)
+    mean = raw.mean(axis=0)
+    aug = Augmenter(max_shift=2, offset=mean)
+    plain = Augmenter(max_shift=2)
+    centred = aug(raw - mean, np.random.default_rng(1))
+    # The same draws on raw pixels, then centred: identical.
+    np.testing.assert_allclose(centred, plain(raw, np.random.default_rng(1)) - mean, atol=1e-6)
+
+
+def test_shifts_cover_the_range():
+    X = np.zeros((2000, 784), np.float32)
+    X[:, 14 * 28 + 14] = 1.0  # one dot in the middle
+    out = Augmenter(max_shift=2)(X, np.random.default_rng(0))
+    rows, cols = np.divmod(out.argmax(axis=1), 28)
+    assert set(rows - 14) == {-2, -1, 0, 1, 2} and set(cols - 14) == {-2, -1, 0, 1, 2}
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(max_shift=1.5), "max_shift must be a whole number"),
+    (dict(max_rotation=-1), "max_rotation must be a finite number >= 0"),
+    (dict(max_scale=1.0), "max_scale must be < 1"),
+    (dict(elastic_sigma=0), "elastic_sigma must be > 0"),
+    (dict(offset=np.zeros(10)), r"offset must have shape \(784,\)"),
+])
+def test_bad_options_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Augmenter(**kwargs)
+
+
+def test_wrong_row_width_is_refused():
+    with pytest.raises(ValueError, match="X has 100 features per row"):
+        Augmenter()(np.zeros((2, 100), np.float32), np.random.default_rng(0))
+
+
+def test_gaussian_matrix_matches_scipy_constant_mode():
+    from scipy.ndimage import gaussian_filter
+
+    from cattern.augment import gaussian_matrix
+    rng = np.random.default_rng(0)
+    image = rng.random((28, 28))
+    G = gaussian_matrix(28, 4.0)
+    np.testing.assert_allclose(G @ image @ G.T, gaussian_filter(image, 4.0, mode="constant"), atol=1e-12)
