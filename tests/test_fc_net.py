@@ -132,3 +132,48 @@ def test_bad_hidden_dims_and_data_are_refused():
         net.loss(np.ones((2, 3)), np.zeros(2, int))
     with pytest.raises(ValueError, match="label 7"):
         net.loss(np.ones((2, D)), np.array([0, 7]))
+
+
+def test_experiment_config_builds_and_trains_an_fc_net():
+    from cattern.experiment import ExperimentConfig, build_model, train_model
+
+    cfg = ExperimentConfig(model="fc", hidden_dims="12,8", dropout=0.1, normalization="layernorm",
+                           max_norm=3.0, dtype="float32", update_rule="adam", learning_rate=1e-2,
+                           lr_schedule="cosine", warmup_epochs=1, num_iters=30, batch_size=20,
+                           patience=5, restore_best=True)
+    net = build_model(cfg, 16, 3)
+    assert isinstance(net, FullyConnectedNet)
+    assert [net.params[f"W{i}"].shape for i in (1, 2, 3)] == [(16, 12), (12, 8), (8, 3)]
+    assert net.dropout == 0.1 and net.normalization == "layernorm" and net.max_norm == 3.0
+    assert build_model(ExperimentConfig(model="fc", hidden_size=7), 16, 3).hidden_dims == [7]
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 16)).astype(np.float32), rng.integers(0, 3, 60)
+    model, history = train_model(cfg, X, y, X[:20], y[:20])
+    assert len(history["loss_history"]) <= 30
+    assert (model.predict(X[:20]) == y[:20]).mean() == max(history["val_acc_history"])  # best restored
+
+
+def test_experiment_augmentation_needs_the_mean_image():
+    from cattern.experiment import ExperimentConfig, train_model
+
+    cfg = ExperimentConfig(model="fc", hidden_size=8, augment_shift=1, num_iters=3, batch_size=10,
+                           dtype="float32")
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 784), dtype=np.float32), rng.integers(0, 3, 20)
+    with pytest.raises(ValueError, match="pass mean_image="):
+        train_model(cfg, X, y, X, y)
+    model, _ = train_model(cfg, X, y, X, y, mean_image=np.zeros(784, np.float32))
+    assert model.params["W1"].shape == (784, 8)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(hidden_dims="1024,x"), "hidden_dims must be positive integers separated by commas"),
+    (dict(hidden_dims="1024,0"), "hidden_dims must be positive integers"),
+    (dict(normalization="batch"), "normalization must be one of"),
+    (dict(augment_scale=1.5), "max_scale must be < 1"),
+])
+def test_experiment_config_refuses_bad_fc_options(kwargs, match):
+    from cattern.experiment import ExperimentConfig
+
+    with pytest.raises(ValueError, match=match):
+        ExperimentConfig(model="fc", **kwargs)

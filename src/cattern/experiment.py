@@ -17,7 +17,9 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from cattern.augment import Augmenter
 from cattern.checks import check_nonnegative, check_positive_int
+from cattern.models.fc_net import FullyConnectedNet
 from cattern.models.two_layer import TwoLayerNet
 from cattern.trainer import TrainConfig, Trainer
 
@@ -50,6 +52,34 @@ class ExperimentConfig:
     batch_size: int = _option(200, "examples per update")
     update_rule: str = _option("sgd_momentum", "update rule, a name in cattern.optim.RULES")
     seed: int = _option(0, "seeds the initial weights and the batch order")
+    # The "fc" model (FullyConnectedNet); two_layer ignores these.
+    hidden_dims: str = _option("", "fc: hidden widths, comma-separated, e.g. 1024,1024 "
+                                   "(empty: one layer of hidden_size)")
+    dropout: float = _option(0.0, "fc: probability of dropping each hidden unit in training")
+    input_dropout: float = _option(0.0, "fc: probability of dropping each input pixel in training")
+    normalization: str = _option("none", "fc: none, batchnorm or layernorm before each ReLU")
+    max_norm: float = _option(0.0, "fc: largest norm of each unit's incoming weights (0: no limit)")
+    # The schedule, the update rules' extra hyperparameters, early stopping (see TrainConfig).
+    lr_schedule: str = _option("exponential_per_epoch", "learning-rate schedule, a name in "
+                                                        "cattern.schedules.SCHEDULES")
+    warmup_epochs: float = _option(0.0, "linear learning-rate warmup, in epochs")
+    step_epochs: float = _option(10.0, "step schedule: epochs between decays")
+    step_gamma: float = _option(0.1, "step schedule: factor at each decay")
+    min_learning_rate: float = _option(0.0, "cosine schedule: the final rate")
+    beta1: float = _option(0.9, "adam/adamw: first-moment decay")
+    beta2: float = _option(0.999, "adam/adamw: second-moment decay")
+    eps: float = _option(1e-8, "adam/adamw: denominator floor")
+    weight_decay: float = _option(0.0, "adamw: decoupled weight decay of the weight matrices")
+    patience: int = _option(0, "early stopping: epochs without a better validation "
+                               "accuracy before stopping (0: never stop early)")
+    restore_best: bool = _option(False, "end with the weights of the best validation epoch")
+    catch_interrupt: bool = _option(False, "Ctrl-C ends training cleanly, keeping the run")
+    # Augmentation of each training batch (cattern.augment.Augmenter); all 0: none.
+    augment_shift: int = _option(0, "augmentation: largest random translation, in whole pixels")
+    augment_rotation: float = _option(0.0, "augmentation: largest random rotation, in degrees")
+    augment_scale: float = _option(0.0, "augmentation: largest relative random scaling")
+    elastic_alpha: float = _option(0.0, "augmentation: strength of elastic distortion, in pixels (0: off)")
+    elastic_sigma: float = _option(4.0, "augmentation: smoothness of elastic distortion, in pixels")
 
     def __post_init__(self):
         if self.model not in MODEL_KINDS:
@@ -61,6 +91,11 @@ class ExperimentConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0; got {self.seed!r}")
         self.train_config()  # the trainer's own checks: rates, sizes, the rule's name
+        if self.normalization not in ("none", "batchnorm", "layernorm"):
+            raise ValueError(f"normalization must be one of ['none', 'batchnorm', 'layernorm']; "
+                             f"got {self.normalization!r}")
+        self.hidden_widths()  # raises on a malformed list
+        self.augmenter(None)  # the augmenter's own checks
 
     def train_config(self):
         """The :class:`~cattern.trainer.TrainConfig` of this run.
@@ -70,6 +105,28 @@ class ExperimentConfig:
         """
         shared = {f.name for f in dataclasses.fields(TrainConfig)} & {f.name for f in dataclasses.fields(self)}
         return TrainConfig(**{name: getattr(self, name) for name in shared})
+
+    def hidden_widths(self):
+        """The fc net's hidden widths as a list of ints: ``hidden_dims`` parsed, or [hidden_size]."""
+        if not self.hidden_dims.strip():
+            return [self.hidden_size]
+        try:
+            return [check_positive_int("hidden width", int(part)) for part in self.hidden_dims.split(",")]
+        except ValueError:
+            raise ValueError(f"hidden_dims must be positive integers separated by commas, "
+                             f"e.g. '1024,1024'; got {self.hidden_dims!r}") from None
+
+    def augmenter(self, mean_image):
+        """The :class:`~cattern.augment.Augmenter` of this run, or None without augmentation.
+
+        ``mean_image`` (D,) is what was subtracted from the data, added back
+        before the images are moved (see :mod:`cattern.augment`).
+        """
+        if not (self.augment_shift or self.augment_rotation or self.augment_scale or self.elastic_alpha):
+            return None
+        return Augmenter(max_shift=self.augment_shift, max_rotation=self.augment_rotation,
+                         max_scale=self.augment_scale, elastic_alpha=self.elastic_alpha,
+                         elastic_sigma=self.elastic_sigma, offset=mean_image)
 
     def to_dict(self):
         """The config as a plain dict of JSON-safe values."""
@@ -112,8 +169,16 @@ def _build_two_layer(cfg, input_size, num_classes):
                        seed=cfg.seed, dtype=np.dtype(cfg.dtype))
 
 
+def _build_fc(cfg, input_size, num_classes):
+    return FullyConnectedNet(
+        input_size, cfg.hidden_widths(), num_classes, dropout=cfg.dropout, input_dropout=cfg.input_dropout,
+        normalization=None if cfg.normalization == "none" else cfg.normalization,
+        max_norm=cfg.max_norm or None, dtype=np.dtype(cfg.dtype), seed=cfg.seed)
+
+
 MODEL_KINDS = {
     "two_layer": ModelKind(TwoLayerNet, _build_two_layer),
+    "fc": ModelKind(FullyConnectedNet, _build_fc),
 }
 
 
@@ -122,7 +187,7 @@ def build_model(cfg, input_size, num_classes):
     return MODEL_KINDS[cfg.model].build(cfg, input_size, num_classes)
 
 
-def train_model(cfg, X, y, X_val, y_val, callbacks=()):
+def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
     """Build a model as ``cfg`` says and train it.
 
     Inputs:
@@ -130,12 +195,14 @@ def train_model(cfg, X, y, X_val, y_val, callbacks=()):
     - X: (N, D) training inputs (already preprocessed); y: (N,) labels in [0, C)
     - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels
     - callbacks: :class:`~cattern.trainer.Callback` objects (progress bars...)
+    - mean_image: (D,) the image subtracted from X, needed only when ``cfg``
+      augments (the images are moved in raw pixels); pass zeros for raw X
 
     C is taken as ``max(y, y_val) + 1``, at least 2.
 
-    Returns (model, history): the model holds its FINAL parameters (not the
-    best epoch's), and history is the trainer's dict (``loss_history``,
-    ``train_acc_history``, ``val_acc_history``). Raises
+    Returns (model, history): the model holds its FINAL parameters (the best
+    epoch's with ``cfg.restore_best``), and history is the trainer's dict
+    (``loss_history``, ``train_acc_history``, ``val_acc_history``). Raises
     :class:`~cattern.errors.DivergedError` if the loss becomes NaN or infinite.
     """
     X = np.asarray(X)
@@ -143,7 +210,13 @@ def train_model(cfg, X, y, X_val, y_val, callbacks=()):
         raise ValueError(f"X must be (N, D) rows; got shape {X.shape}. Reshape images with X.reshape(len(X), -1)")
     num_classes = max(2, int(np.max(y)) + 1, int(np.max(y_val)) + 1)
     model = build_model(cfg, X.shape[1], num_classes)
-    history = Trainer(model, cfg.train_config(), callbacks=callbacks).fit(X, y, X_val, y_val)
+    train_config = cfg.train_config()
+    if cfg.augmenter(None) is not None:
+        if mean_image is None:
+            raise ValueError("this config augments the training images, which needs the mean image "
+                             "subtracted from X: pass mean_image=... (zeros if X is raw pixels)")
+        train_config = dataclasses.replace(train_config, augment=cfg.augmenter(np.asarray(mean_image)))
+    history = Trainer(model, train_config, callbacks=callbacks).fit(X, y, X_val, y_val)
     return model, history
 
 
