@@ -124,6 +124,17 @@ def test_model_info_has_curves_and_the_test_accuracy(url, saved, test_set):
     assert info["curves"]["val_acc"] == saved.history["val_acc_history"]
 
 
+def test_long_loss_curves_are_averaged_into_at_most_400_points():
+    from cattern.web.explain import curves
+    loss = np.arange(1000.0)                     # blocks of ceil(1000 / 400) = 3 iterations
+    out = curves({"loss_history": loss.tolist(), "train_acc_history": [0.5], "val_acc_history": [0.6]})
+    values, iters = out["loss"]["value"], out["loss"]["iteration"]
+    assert len(values) == 334                    # 333 full blocks and the last iteration alone
+    assert values[:2] == [1.0, 4.0] and iters[:2] == [1.0, 4.0]   # mean of 0,1,2 at iteration 1; of 3,4,5 at 4
+    assert values[-1] == 999.0 and iters[-1] == 999.0
+    assert curves(None) == {"loss": {"iteration": [], "value": []}, "train_acc": [], "val_acc": []}
+
+
 def test_digit_strip_serves_the_test_set_as_bytes(url, test_set):
     X, y = test_set
     status, _, body = request(url + "/api/digits?start=40&count=20")
