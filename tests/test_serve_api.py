@@ -115,7 +115,7 @@ def test_model_info_has_curves_and_the_test_accuracy(url, saved, test_set):
     assert status == 200
     info = json.loads(body)
     X, y = test_set
-    assert info["kind"] == "two_layer" and info["hidden_size"] == 50
+    assert info["kind"] == "two_layer" and info["hidden_size"] == 50 and info["layers"] == [784, 50, 10]
     assert info["test_accuracy"] == float((saved.predict(X) == y).mean())
     assert info["digits_total"] == 10000
     loss = saved.history["loss_history"]
@@ -347,3 +347,30 @@ def test_cattern_serve_without_model_or_data_says_what_to_do(monkeypatch, capsys
     err = capsys.readouterr().err
     assert "no MODEL given and MNIST could not be loaded" in err and "/nowhere" in err
     assert "cattern train" in err
+
+
+@pytest.mark.parametrize("options, units, push", [
+    ({"hidden_dims": "64"}, 8, True),                                 # one hidden layer: units push the answer
+    ({"hidden_dims": "64,32"}, 8, False),                             # deeper: units, but no direct push
+    ({"hidden_dims": "64", "normalization": "batchnorm"}, 0, False),  # a norm before the ReLU: no units shown
+])
+def test_fully_connected_nets_are_served_too(tmp_path, test_set, options, units, push):
+    from cattern.experiment import ExperimentConfig, train_model
+    from cattern.model_io import save_model
+
+    X_train, y_train, X_val, y_val, _, _ = mnist()
+    X, X_v = X_train[:2000].reshape(2000, -1), X_val[:500].reshape(500, -1)
+    mean_image = X.mean(axis=0)
+    cfg = ExperimentConfig(model="fc", dtype="float32", num_iters=30, learning_rate=0.05, **options)
+    model, history = train_model(cfg, X - mean_image, y_train[:2000], X_v - mean_image, y_val[:500])
+    save_model(tmp_path / "fc.npz", model, mean_image=mean_image, config=cfg, history=history)
+    saved = load_model(tmp_path / "fc.npz")
+    X_test, _ = test_set
+    with background(create_app(saved)) as base:
+        status, answer = post_json(base, {"pixels": X_test[0].tolist()})
+        assert status == 200
+        np.testing.assert_allclose(answer["probabilities"], saved.predict_proba(X_test[:1])[0], rtol=1e-6)
+        assert len(answer["units"]) == units
+        assert all((u["push"] is not None) == push for u in answer["units"])
+        info = json.loads(request(base + "/api/model")[2])
+        assert info["kind"] == "fc" and info["layers"] == [784] + [int(w) for w in options["hidden_dims"].split(",")] + [10]

@@ -94,6 +94,13 @@ class TestDigits:
         return self.images.astype(np.float32) / np.float32(255.0)
 
 
+def _layer_widths(model):
+    """[D, H1, ..., C] from the weight matrices W1, W2, ... of a fully-connected net."""
+    params = getattr(model, "params", {})
+    weights = [params[f"W{i}"] for i in range(1, len(params) + 1) if f"W{i}" in params]
+    return [int(weights[0].shape[0])] + [int(W.shape[1]) for W in weights] if weights else []
+
+
 def _error(status, message):
     return JSONResponse({"error": message}, status_code=status)
 
@@ -152,6 +159,7 @@ def create_app(saved, digits=None, *, allowed_hosts=LOOPBACK_HOSTS, digits_note=
         "kind": (saved.config or {}).get("model", type(saved.model).__name__),
         "config": saved.config or {},
         "hidden_size": None if layer is None else int(layer[0].shape[1]),
+        "layers": _layer_widths(saved.model),
         "num_params": int(sum(p.size for p in getattr(saved.model, "params", {}).values())),
         "curves": explain.curves(saved.history),
         "digits_total": None if digits is None else int(len(digits.labels)),

@@ -453,7 +453,7 @@ async function start() {
   updateButtons();
   const response = await fetch("/api/model");
   const info = await response.json();
-  const shape = info.hidden_size ? `784 → ${info.hidden_size} → 10` : "";
+  const shape = info.layers.join(" → ");
   const acc = info.test_accuracy === null ? "" :
     ` · ${(100 * info.test_accuracy).toFixed(2)} % right on the ${info.digits_total.toLocaleString("en")} test digits`;
   $("model-summary").textContent =
