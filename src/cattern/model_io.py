@@ -100,13 +100,15 @@ def _last_weight(model):
 class SavedModel:
     """A loaded model with its preprocessing, config and history.
 
-    Attributes: ``model``, ``mean_image`` (D,) float32, ``config`` (dict),
-    ``experiment_config`` (:class:`~cattern.experiment.ExperimentConfig`),
-    ``history`` (dict or None), ``path``.
+    Attributes: ``model``, ``mean_image`` (D,) float32, ``num_classes`` (C),
+    ``config`` (dict), ``experiment_config``
+    (:class:`~cattern.experiment.ExperimentConfig`), ``history`` (dict or
+    None), ``path``.
     """
 
-    def __init__(self, model, mean_image, config, history, path=None):
+    def __init__(self, model, mean_image, config, history, num_classes, path=None):
         self.model = model
+        self.num_classes = num_classes
         self.mean_image = mean_image
         self.experiment_config = config
         self.config = config.to_dict()
@@ -228,7 +230,7 @@ def _from_arrays(path, arrays):
                         f"describes {template.shape} {template.dtype}")
         _check_finite(path, name, value)
         model.params[name] = value.copy()  # own, writable memory
-    return SavedModel(model, mean_image, config, history, path=path)
+    return SavedModel(model, mean_image, config, history, num_classes, path=path)
 
 
 def _check_finite(path, name, value):

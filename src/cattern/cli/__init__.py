@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # In the order ``cattern --help`` lists them.
-COMMANDS = ("fetch", "tune", "serve")
+COMMANDS = ("lab", "train", "evaluate", "fetch", "tune", "serve")
 
 
 def build_parser():
