@@ -56,7 +56,9 @@ def add_parser(subparsers):
 
     workers = parser.add_argument_group("where the runs train")
     workers.add_argument("--n-jobs", type=int, default=-1, metavar="N",
-                         help="worker processes (default: -1, one per core)")
+                         help="worker processes (default: -1, cores // blas-threads)")
+    workers.add_argument("--blas-threads", type=int, default=1, metavar="N",
+                         help="BLAS threads per run; the numbers depend on it, not on --n-jobs (default: 1)")
     workers.add_argument("--backend", choices=["loky", "dask"], default="loky",
                          help="loky: processes on this machine; dask: a Dask cluster (default: loky)")
     workers.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
@@ -149,7 +151,8 @@ def run(args):
     outcome = run_search(
         configs, X_train, y_train, X_val, y_val, seed=args.seed, n_jobs=args.n_jobs,
         backend=args.backend, scheduler=args.scheduler, results_path=results_path,
-        halving=args.halving, eta=args.eta, min_iters=args.min_iters, progress=not args.no_progress,
+        halving=args.halving, eta=args.eta, min_iters=args.min_iters, blas_threads=args.blas_threads,
+        progress=not args.no_progress,
     )
     print(format_table(outcome.results, limit=args.top))
     print(f"table: {os.path.splitext(results_path)[0] + '.csv'}")

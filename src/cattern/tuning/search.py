@@ -2,8 +2,11 @@
 
 Each config trains in a worker process (joblib: ``loky`` on this machine,
 ``dask`` on a cluster). Its training seed comes from the config and the search
-seed alone (:func:`cattern.tuning.results.train_seed`), so the numbers do not
-depend on the number of workers or on the order runs finish in. Each finished
+seed alone (:func:`cattern.tuning.results.train_seed`), and every run uses the
+same number of BLAS threads (``blas_threads``, 1 by default, the parallelism
+coming from the workers): OpenBLAS's sums depend on its thread count, so with
+both fixed the numbers do not depend on the number of workers, the backend,
+or the order runs finish in. Each finished
 run is appended to the results file at once; a rerun with the same file skips
 the runs already there. A run whose loss diverges is recorded as diverged and
 the search goes on.
@@ -68,23 +71,29 @@ def _train_one(config, data, seed):
     return train_model(ExperimentConfig.from_dict({**config, "seed": seed}), X, y, X_val, y_val)
 
 
-def _run(config, iters, seed, data, blas_threads):
-    """Train ``config`` for ``iters`` iterations in a worker; return (outcome dict, model or None).
+def _train_limited(config, data, seed, blas_threads):
+    """:func:`_train_one` with BLAS limited to ``blas_threads`` threads in this process.
 
-    BLAS is limited to ``blas_threads`` threads here, inside the worker, so
-    that workers x threads matches the cores instead of oversubscribing them.
+    The limit is set here, inside the worker, since a parent's limit does not
+    reach a worker process; and every run of a search gets the same limit,
+    since OpenBLAS's results change in the last bits with its thread count.
     """
     from threadpoolctl import threadpool_limits
 
-    start = time.perf_counter()
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        try:
-            model, history = _train_one({**config, "num_iters": iters}, data, seed)
-        except DivergedError as err:
-            return {"status": DIVERGED, "val_acc": None, "train_acc": None,
-                    "seconds": time.perf_counter() - start, "error": str(err)}, None
-        _, _, X_val, y_val = data
-        val_acc = float(np.mean(model.predict(X_val) == y_val))
+        return _train_one(config, data, seed)
+
+
+def _run(config, iters, seed, data, blas_threads):
+    """Train ``config`` for ``iters`` iterations in a worker; return (outcome dict, model or None)."""
+    start = time.perf_counter()
+    try:
+        model, history = _train_limited({**config, "num_iters": iters}, data, seed, blas_threads)
+    except DivergedError as err:
+        return {"status": DIVERGED, "val_acc": None, "train_acc": None,
+                "seconds": time.perf_counter() - start, "error": str(err)}, None
+    _, _, X_val, y_val = data
+    val_acc = float(np.mean(model.predict(X_val) == y_val))  # the same in any thread count: an argmax
     outcome = {"status": OK, "val_acc": val_acc, "train_acc": history["train_acc_history"][-1],
                "seconds": time.perf_counter() - start, "error": None}
     return outcome, model
@@ -97,14 +106,16 @@ def _run(config, iters, seed, data, blas_threads):
 class _Runner:
     """Trains lists of (config, iters) tasks, skipping and recording runs in ``log``."""
 
-    def __init__(self, data, seed, log, n_jobs, backend, scheduler, progress):
+    def __init__(self, data, seed, log, n_jobs, backend, scheduler, progress, blas_threads):
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
         if backend == "dask" and scheduler is None:
             raise ValueError("the dask backend needs a scheduler address, e.g. scheduler='tcp://10.0.0.5:8786'")
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
             raise ValueError(f"n_jobs must be a positive number of workers, or -1 for all cores; got {n_jobs!r}")
-        self.data, self.seed, self.log = data, seed, log
+        if isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1:
+            raise ValueError(f"blas_threads must be a positive integer; got {blas_threads!r}")
+        self.data, self.seed, self.log, self.blas_threads = data, seed, log, blas_threads
         self.n_jobs, self.backend, self.scheduler, self.progress = n_jobs, backend, scheduler, progress
         self.models = {}  # key -> model, for runs trained by this process
 
@@ -134,11 +145,13 @@ class _Runner:
         """Yield (task, (outcome, model)) as each task finishes."""
         if not todo:
             return
+        # Longest runs first, so that no worker sits idle at the end while
+        # another finishes a long run; the order changes no number.
+        todo = sorted(todo, key=lambda task: -_cost(task[1], task[2]))
         args = [(config, iters, train_seed(config, self.seed)) for _, config, iters in todo]
         if self.backend == "loky" and (self.n_jobs == 1 or len(todo) == 1):
-            # One run at a time: in this process, with every core's BLAS threads.
-            for task, (config, iters, seed) in zip(todo, args):
-                yield task, _run(config, iters, seed, self.data, os.cpu_count() or 1)
+            for task, (config, iters, seed) in zip(todo, args):  # one run at a time, in this process
+                yield task, _run(config, iters, seed, self.data, self.blas_threads)
             return
         yield from self._map_parallel(todo, args)
 
@@ -146,17 +159,15 @@ class _Runner:
         from joblib import Parallel, delayed, parallel_config
 
         X, y, X_val, y_val = self.data
+        threads = self.blas_threads
         if self.backend == "loky":
+            # workers x threads = cores, unless asked for fewer workers.
             cores = os.cpu_count() or 1
-            workers = min(cores if self.n_jobs == -1 else self.n_jobs, len(todo))
-            threads = max(1, cores // workers)
-            context, client = parallel_config(backend="loky", n_jobs=workers), None
+            workers = max(1, cores // threads) if self.n_jobs == -1 else self.n_jobs
+            context, client = parallel_config(backend="loky", n_jobs=min(workers, len(todo))), None
         else:
             from distributed import Client
 
-            # Dask's nanny starts workers with OMP/OPENBLAS_NUM_THREADS=1: one
-            # BLAS thread per task, since each worker thread runs a task.
-            threads = 1
             client = Client(self.scheduler, set_as_default=False)
             # Scatter the data to every worker once, not with each task.
             context = parallel_config(backend="dask", n_jobs=self.n_jobs, client=client,
@@ -176,6 +187,11 @@ class _Runner:
                 client.close()
 
 
+def _cost(config, iters):
+    """A rough cost of a run, for the dispatch order: iterations x batch x hidden units."""
+    return iters * config.get("batch_size", 1) * config.get("hidden_size", 1)
+
+
 def _run_indexed(index, config, iters, seed, X, y, X_val, y_val, blas_threads):
     """:func:`_run` tagged with the task's index, so unordered results find their task."""
     return index, _run(config, iters, seed, (X, y, X_val, y_val), blas_threads)
@@ -187,7 +203,7 @@ def _run_indexed(index, config, iters, seed, X, y, X_val, y_val, blas_threads):
 
 def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, backend="loky",
                scheduler=None, results_path=None, halving=False, eta=3, min_iters=200,
-               progress=True):
+               blas_threads=1, progress=True):
     """Train each config and rank them by validation accuracy.
 
     Inputs:
@@ -203,6 +219,9 @@ def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, ba
       skipped, and the sorted table is written beside it as ``.csv``
     - halving: successive halving instead of training every config fully
     - eta, min_iters: halving's reduction factor and smallest rung, in iterations
+    - blas_threads: BLAS threads of every run. The numbers depend on it (in
+      the last bits) but not on n_jobs or the backend; n_jobs=-1 starts
+      cores // blas_threads workers
     - progress: show a progress bar
 
     Returns a :class:`SearchOutcome`.
@@ -210,7 +229,7 @@ def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, ba
     configs = _check_configs(configs)
     data = _check_data(configs, X_train, y_train, X_val, y_val)
     log = ResultsLog(results_path)
-    runner = _Runner(data, seed, log, n_jobs, backend, scheduler, progress)
+    runner = _Runner(data, seed, log, n_jobs, backend, scheduler, progress, blas_threads)
 
     if halving:
         rows = sh.successive_halving(configs, runner.run, eta=eta, min_iters=min_iters)
@@ -262,6 +281,6 @@ def _outcome(configs, rows, runner):
     if model is None:
         # The best run came from a resumed file: train it again, which gives
         # the same net since its seed derives from its config.
-        model, _ = _train_one(best["config"], runner.data, best["train_seed"])
+        model, _ = _train_limited(best["config"], runner.data, best["train_seed"], runner.blas_threads)
     return SearchOutcome(results=rows, best_config=best["config"], best_model=model, best_row=best,
                          edge_warnings=edge_warnings(configs, best["config"]))
