@@ -161,10 +161,12 @@ def lab_search():
     The seed's grid stops near 0.97 because its rates (1e-3, 1e-4) are too
     small for inputs in [0, 1] minus the mean: the nets are still improving
     when training stops. Rates 30 to 300 times larger, momentum 0.9 and 20
-    epochs (5500 steps of 200) get there; 0.3 is on the edge of divergence, so
-    the grid's top rate shows a diverged run being recorded. Measured (seed 0,
-    two loky workers): best validation 0.983 (rate 0.1, reg 1e-4, 300 hidden),
-    test 0.981 for that net, in about 100 s on 2 busy cores.
+    epochs (5500 steps of 200) get there. Measured by ``cattern lab`` (seed 0,
+    two loky workers): 11 of the 12 pass 0.974 on validation; the best,
+    rate 0.3, reg 1e-4, 300 hidden, gets 0.9840, and 0.9828 on the test set;
+    the search took about 6 minutes on 2 cores shared with other jobs. The
+    best values sit on the grid's edges (the search says so), but wider
+    grids cost minutes and the bar is already passed.
     """
     return grid(
         learning_rate=[0.03, 0.1, 0.3], reg=[1e-4, 1e-3], hidden_size=[100, 300],
