@@ -31,6 +31,13 @@ let generation = 0;  // bumped when the answer is reset, so late answers are dro
 function classify(source, body) {
   job = { source, body };
   pump();
+  markBusy();
+}
+
+// body[data-busy] is "true" while an answer is still to come (a request out,
+// one waiting, or a drawing about to be sent): tests and tools wait on it.
+function markBusy() {
+  document.body.dataset.busy = String(inFlight || job !== null || drawTimer !== null);
 }
 
 async function pump() {
@@ -62,6 +69,7 @@ async function pump() {
   } finally {
     inFlight = false;
     if (job !== null) pump();
+    markBusy();
   }
 }
 
@@ -152,6 +160,7 @@ function classifyPad(now) {
   } else if (drawTimer === null) {
     drawTimer = setTimeout(() => { drawTimer = null; classify("canvas", padPayload); }, DRAW_INTERVAL_MS);
   }
+  markBusy();
 }
 
 pad.addEventListener("pointerdown", (event) => {
