@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cattern.evaluation import evaluate
 from cattern.model_io import load_model
 from cattern.web.app import TestDigits, create_app
 from cattern.web.server import background
@@ -164,7 +165,7 @@ def test_drawing_a_digit_shows_the_prediction_live(page, tmp_path):
 def test_page_agrees_with_cattern_evaluate_on_test_digits(page, saved, test_set):
     X, y = test_set
     n = STRIP_DIGITS
-    expected = saved.predict(X[:n]).tolist()                   # how `cattern evaluate` predicts
+    expected = evaluate(saved, X[:n], y[:n])["predicted"]      # what `cattern evaluate` says
     shown, probabilities = {}, {}
     while len(shown) < n:
         tiles = page.locator(".tile")
