@@ -255,8 +255,10 @@ def test_halving_keeps_the_best_of_a_toy_search(data, tmp_path, monkeypatch):
     path = tmp_path / "halving.jsonl"
     halved = run_search(configs, X, y, X_val, y_val, n_jobs=1, halving=True, eta=3, min_iters=5,
                         results_path=path, progress=False)
-    assert halved.best_config == full.best_config
+    # Rates 0.11 and 0.3 tie for the best accuracy in 90 steps (the grid
+    # ranks 0.11 first by its lower loss); halving keeps 0.3, the better at 30.
     assert halved.best_row["val_acc"] == full.results[0]["val_acc"]
+    assert halved.best_config in [row["config"] for row in full.results[:2]]
     rungs = [row["rung"] for row in read_rows(path)]
     assert [rungs.count(r) for r in range(3)] == [9, 3, 1]  # 9 at 10 steps, 3 at 30, 1 at 90
     assert halved.results[0]["iters"] == 90 and halved.results[1]["iters"] == 30

@@ -7,9 +7,11 @@ The rule, for n configs and a reduction factor eta (3 by default):
    ``min_iters`` iterations, at most ``num_iters``). The last rung is the
    full budget.
 2. Rung 0 trains all n configs. After each rung the best ceil(k / eta) of
-   its k configs by validation accuracy go on to the next (ties go to the
-   config listed first; diverged runs never go on), so exactly one config
-   reaches rung R, its full budget.
+   its k configs go on to the next: by validation accuracy, ties broken by
+   validation loss (short runs of a small initialization often all sit on
+   the loss plateau, predicting one class, where only the loss tells which
+   is leaving it first), then by the config listed first. Diverged runs
+   never go on. Exactly one config reaches rung R, its full budget.
 
 Each rung trains from scratch with the config's own seed, so a rung's run is
 exactly the first ``iters`` steps of the config's full run (the learning rate
@@ -25,7 +27,7 @@ a small initialization, where every config looks alike.
 import math
 import numbers
 
-from cattern.tuning.results import OK
+from cattern.tuning.results import OK, score
 
 
 def rung_fractions(n, eta):
@@ -59,7 +61,7 @@ def successive_halving(configs, run, *, eta=3, min_iters=200):
         rows = run(tasks, rung=rung, desc=f"rung {rung}/{len(fractions) - 1}: {len(tasks)} configs")
         every_row += rows
         finished = [(i, row) for i, row in zip(survivors, rows) if row["status"] == OK]
-        finished.sort(key=lambda pair: (-pair[1]["val_acc"], pair[0]))
+        finished.sort(key=lambda pair: (score(pair[1]), pair[0]))
         survivors = [i for i, _ in finished[:math.ceil(len(survivors) / eta)]]
         if not survivors:
             break  # every run diverged

@@ -11,6 +11,8 @@ A row is a dict::
     rung        the successive-halving rung, or None outside halving
     status      "ok" or "diverged"
     val_acc     validation accuracy of the trained net (None when diverged)
+    val_loss    its mean softmax cross-entropy on the validation set, which breaks
+                ties of val_acc (None when diverged)
     train_acc   accuracy on the trainer's fixed subset of training examples
     seconds     wall time of the training run
     error       the DivergedError message, or None
@@ -64,12 +66,18 @@ def train_seed(config, seed):
     return int(run_key(config, seed), 16) >> 32
 
 
+def score(row):
+    """How good a finished run is, smaller first: higher validation accuracy, then lower
+    validation loss (nets stuck on the loss plateau all predict one class and tie on accuracy)."""
+    return (-row["val_acc"], row.get("val_loss") or 0.0)
+
+
 def sort_rows(rows):
     """Rows best first: finished runs before diverged ones, fuller budgets first,
-    then by validation accuracy (ties by key, so the order is reproducible)."""
+    then by :func:`score` (ties by key, so the order is reproducible)."""
     def rank(row):
         ok = row["status"] == OK
-        return (not ok, -row["budget"], -(row["val_acc"] if ok else 0.0), row["key"])
+        return (not ok, -row["budget"], score(row) if ok else (0.0, 0.0), row["key"])
     return sorted(rows, key=rank)
 
 
@@ -166,7 +174,7 @@ def config_columns(rows):
     return list(names)
 
 
-_STAT_COLUMNS = ["val_acc", "train_acc", "status", "iters", "budget", "rung", "seconds"]
+_STAT_COLUMNS = ["val_acc", "val_loss", "train_acc", "status", "iters", "budget", "rung", "seconds"]
 _ID_COLUMNS = ["seed", "train_seed", "key", "error"]
 
 

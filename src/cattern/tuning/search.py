@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from cattern.errors import DivergedError
 from cattern.experiment import ExperimentConfig, train_model
+from cattern.layers import softmax_loss
 from cattern.tuning import halving as sh
 from cattern.tuning.results import DIVERGED, OK, ResultsLog, run_key, sort_rows, train_seed, write_csv
 from cattern.tuning.space import edge_warnings
@@ -90,11 +91,13 @@ def _run(config, iters, seed, data, blas_threads):
     try:
         model, history = _train_limited({**config, "num_iters": iters}, data, seed, blas_threads)
     except DivergedError as err:
-        return {"status": DIVERGED, "val_acc": None, "train_acc": None,
+        return {"status": DIVERGED, "val_acc": None, "val_loss": None, "train_acc": None,
                 "seconds": time.perf_counter() - start, "error": str(err)}, None
     _, _, X_val, y_val = data
-    val_acc = float(np.mean(model.predict(X_val) == y_val))  # the same in any thread count: an argmax
-    outcome = {"status": OK, "val_acc": val_acc, "train_acc": history["train_acc_history"][-1],
+    scores = model.loss(X_val)                                            # (N_val, C)
+    val_loss, _ = softmax_loss(scores.astype(np.float64), y_val)
+    outcome = {"status": OK, "val_acc": float(np.mean(np.argmax(scores, axis=1) == y_val)),
+               "val_loss": float(val_loss), "train_acc": history["train_acc_history"][-1],
                "seconds": time.perf_counter() - start, "error": None}
     return outcome, model
 
