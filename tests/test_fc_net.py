@@ -177,3 +177,21 @@ def test_experiment_config_refuses_bad_fc_options(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         ExperimentConfig(model="fc", **kwargs)
+
+
+@pytest.mark.parametrize("normalization", ["none", "batchnorm"])
+def test_fc_nets_save_and_load_with_their_batchnorm_statistics(tmp_path, normalization):
+    from cattern.experiment import ExperimentConfig, train_model
+    from cattern.model_io import load_model, save_model
+
+    cfg = ExperimentConfig(model="fc", hidden_dims="12,8", normalization=normalization, dtype="float32",
+                           learning_rate=0.05, num_iters=20, batch_size=20)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 16)).astype(np.float32), rng.integers(0, 3, 60)
+    model, history = train_model(cfg, X, y, X, y)
+    save_model(tmp_path / "fc.npz", model, mean_image=np.zeros(16), config=cfg, history=history)
+    saved = load_model(tmp_path / "fc.npz")
+    assert isinstance(saved.model, FullyConnectedNet) and saved.model.hidden_dims == [12, 8]
+    for name, value in model.buffers.items():
+        np.testing.assert_array_equal(saved.model.buffers[name], value)
+    np.testing.assert_array_equal(saved.model.scores(X), model.scores(X))  # test mode uses the buffers

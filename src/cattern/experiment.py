@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
@@ -80,6 +81,8 @@ class ExperimentConfig:
     augment_scale: float = _option(0.0, "augmentation: largest relative random scaling")
     elastic_alpha: float = _option(0.0, "augmentation: strength of elastic distortion, in pixels (0: off)")
     elastic_sigma: float = _option(4.0, "augmentation: smoothness of elastic distortion, in pixels")
+    final_test: bool = _option(False, "cattern train: after training, use the test set once on the "
+                                      "final model and record its accuracy in summary.json")
 
     def __post_init__(self):
         if self.model not in MODEL_KINDS:
@@ -120,13 +123,18 @@ class ExperimentConfig:
         """The :class:`~cattern.augment.Augmenter` of this run, or None without augmentation.
 
         ``mean_image`` (D,) is what was subtracted from the data, added back
-        before the images are moved (see :mod:`cattern.augment`).
+        before the images are moved (see :mod:`cattern.augment`); the images
+        are taken as square, sqrt(D) pixels a side (28 for MNIST).
         """
         if not (self.augment_shift or self.augment_rotation or self.augment_scale or self.elastic_alpha):
             return None
+        side = 28 if mean_image is None else math.isqrt(np.size(mean_image))
+        if mean_image is not None and side * side != np.size(mean_image):
+            raise ValueError(f"augmentation needs square images, but rows have {np.size(mean_image)} "
+                             f"pixels; turn the augment_* options off for this data")
         return Augmenter(max_shift=self.augment_shift, max_rotation=self.augment_rotation,
                          max_scale=self.augment_scale, elastic_alpha=self.elastic_alpha,
-                         elastic_sigma=self.elastic_sigma, offset=mean_image)
+                         elastic_sigma=self.elastic_sigma, image_shape=(side, side), offset=mean_image)
 
     def to_dict(self):
         """The config as a plain dict of JSON-safe values."""

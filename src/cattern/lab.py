@@ -153,19 +153,21 @@ def load_splits(data_dir=None, data_file=None, verbose=True):
 def prepare(X_train, y_train, X_val, y_val, X_test, y_test):
     """The seed's preprocessing: subtract the mean training image, images to rows.
 
-    Returns a dict with the six arrays as rows (N, D) float32 (mean
-    subtracted), the ``mean_image`` (D,) float32, and ``raw_test`` (the test
-    images as given, for pictures of mistakes). The test arrays stay in this
-    dict only to be wrapped by :class:`TestSet`.
+    Returns a dict with the training and validation arrays as rows (N, D)
+    float32 (mean subtracted), the ``mean_image`` (D,) float32, and the test
+    arrays exactly as given, NOT read: they stay in this dict only to be
+    wrapped by :class:`TestSet`, which converts and centres them when, at the
+    end, it is used (so a test set that refuses early access can prove that
+    training and selection never look at it).
     """
     rows = lambda X: np.asarray(X, dtype=np.float32).reshape(len(X), -1)  # noqa: E731
-    X_train, X_val, X_test = rows(X_train), rows(X_val), rows(X_test)
+    X_train, X_val = rows(X_train), rows(X_val)
     mean_image = X_train.mean(axis=0, dtype=np.float64).astype(np.float32)  # (D,)
     return {
         "X_train": X_train - mean_image, "y_train": np.asarray(y_train),
         "X_val": X_val - mean_image, "y_val": np.asarray(y_val),
-        "X_test": X_test - mean_image, "y_test": np.asarray(y_test),
-        "mean_image": mean_image, "raw_test": X_test,
+        "X_test": X_test, "y_test": y_test,
+        "mean_image": mean_image,
     }
 
 
@@ -179,15 +181,17 @@ class TestSet:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, X, y, max_uses=1):
+    def __init__(self, X, y, max_uses=1, mean_image=None):
+        # X: raw images (N, ...) as loaded; mean_image (D,): subtracted from them at use.
         self._X, self._y = X, y
+        self.mean_image = mean_image
         self.max_uses = max_uses
         self.uses = 0
 
     @property
     def shape(self):
-        """The test inputs' shape (N, D); looking at it is not a use."""
-        return self._X.shape
+        """The test inputs' shape as rows (N, D); looking at it is not a use."""
+        return (len(self._X), int(np.prod(np.shape(self._X)[1:])))
 
     def predict(self, model):
         """(y_pred, y_true) of ``model`` on the test set; counts as one use."""
@@ -195,7 +199,10 @@ class TestSet:
             raise RuntimeError(f"the test set has been used {self.uses} time(s) already "
                                f"(allowed: {self.max_uses}); choose models on the validation set")
         self.uses += 1
-        return model.predict(self._X), self._y
+        X = np.asarray(self._X, dtype=np.float32).reshape(len(self._X), -1)  # (N, D)
+        if self.mean_image is not None:
+            X = X - self.mean_image
+        return model.predict(X), np.asarray(self._y)
 
     def accuracy(self, model):
         """Accuracy of ``model`` on the test set; counts as one use."""
@@ -299,7 +306,7 @@ def run_lab(out_dir, *, seed=0, data_dir=None, data_file=None, search_preset=Non
     _section("MNIST (cells 8-9)")
     raw = load_splits(data_dir, data_file, verbose=progress)
     data = prepare(*raw)
-    test_set = TestSet(data.pop("X_test"), data.pop("y_test"))
+    test_set = TestSet(data.pop("X_test"), data.pop("y_test"), mean_image=data["mean_image"])
     shapes = {**{k: data[k].shape for k in DATA_KEYS[:4]}, "X_test": test_set.shape, "y_test": (len(raw[5]),)}
     for key, shape in shapes.items():
         say(f"{key} shape", str(shape), SEED_SHAPES[key])

@@ -14,6 +14,8 @@ num_classes    int64 scalar          C
 mean_image     (D,) float32          subtracted from every raw input
 history        str scalar            the training history as JSON ("null": none)
 param.<name>   the model's dtype     one per ``model.params`` key (W1, b1, ...)
+buffer.<name>  the model's dtype     one per ``model.buffers`` key, if the model
+                                     has any (batch norm's running_mean1, ...)
 ============== ===================== ==========================================
 
 Model kinds come from :data:`cattern.experiment.MODEL_KINDS` (kind -> class
@@ -35,6 +37,7 @@ from cattern.experiment import MODEL_KINDS, ExperimentConfig, build_model
 
 FORMAT_VERSION = 1
 _PARAM_PREFIX = "param."
+_BUFFER_PREFIX = "buffer."
 _META_KEYS = ("format_version", "kind", "config", "input_size", "num_classes", "mean_image", "history")
 
 
@@ -87,6 +90,8 @@ def save_model(path, model, *, mean_image, config, history=None):
     }
     for name, value in model.params.items():
         arrays[_PARAM_PREFIX + name] = np.asarray(value)
+    for name, value in getattr(model, "buffers", {}).items():
+        arrays[_BUFFER_PREFIX + name] = np.asarray(value)
     with atomic_write(path, "wb") as file:
         np.savez(file, **arrays)
 
@@ -217,8 +222,9 @@ def _from_arrays(path, arrays):
     _check_finite(path, "mean_image", mean_image)
 
     model = build_model(config, input_size, num_classes)
-    expected = {_PARAM_PREFIX + name for name in model.params}
-    found = {key for key in arrays if key.startswith(_PARAM_PREFIX)}
+    buffers = getattr(model, "buffers", {})
+    expected = {_PARAM_PREFIX + name for name in model.params} | {_BUFFER_PREFIX + name for name in buffers}
+    found = {key for key in arrays if key.startswith((_PARAM_PREFIX, _BUFFER_PREFIX))}
     extra = sorted(set(arrays) - set(_META_KEYS) - expected)
     if found != expected or extra:
         _fail(path, f"parameters {sorted(found)} do not match a {kind} net built from its config "
@@ -230,6 +236,13 @@ def _from_arrays(path, arrays):
                         f"describes {template.shape} {template.dtype}")
         _check_finite(path, name, value)
         model.params[name] = value.copy()  # own, writable memory
+    for name, template in buffers.items():
+        value = arrays[_BUFFER_PREFIX + name]
+        if value.shape != template.shape or value.dtype != template.dtype:
+            _fail(path, f"buffer {name} is {value.shape} {value.dtype}, but the config "
+                        f"describes {template.shape} {template.dtype}")
+        _check_finite(path, name, value)
+        template[...] = value  # in place: the model's layers hold these very arrays
     return SavedModel(model, mean_image, config, history, num_classes, path=path)
 
 

@@ -74,13 +74,15 @@ def sgd_nesterov(w, dw, config):
     ``velocity`` (array of w's shape, state).
     """
     mu = config.setdefault("momentum", 0.9)
-    v = _state(config, "velocity", w)
-    step = _state(config, "scratch", w)
-    np.multiply(v, -mu, out=step)                    # -momentum * v_prev
+    v, s = _state(config, "velocity", w), _state(config, "scratch", w)
+    # In place through one scratch array: no new array per step.
+    np.multiply(v, mu, out=s)
+    w -= s                                           # w - momentum * v_prev
     v *= mu
-    v -= config["learning_rate"] * dw
-    step += (1 + mu) * v
-    w += step
+    np.multiply(dw, config["learning_rate"], out=s)
+    v -= s                                           # v = momentum * v_prev - lr * dw
+    np.multiply(v, 1 + mu, out=s)
+    w += s                                           # + (1 + momentum) * v
     return w, config
 
 
