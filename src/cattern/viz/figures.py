@@ -116,7 +116,9 @@ def weights_figure(W1, title="First-layer weights"):
     W1 = np.asarray(W1)
     if W1.ndim != 2:
         raise ValueError(f"W1 must be (D, H); got shape {W1.shape}")
-    fig = _new_figure((6.0, 6.0))
+    # About half an inch per tile, so 300 units stay as legible as 50.
+    side = min(14.0, max(6.0, 0.55 * math.ceil(math.sqrt(W1.shape[1]))))
+    fig = _new_figure((side, side))
     _grid_axes(fig, W1.T, f"{title} ({W1.shape[1]} hidden units)")  # (H, D): one row per unit
     return fig
 
