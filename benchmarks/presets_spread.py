@@ -1,0 +1,71 @@
+"""The spread of the two presets over seeds: accuracy and training time.
+
+    python benchmarks/presets_spread.py [--presets two-layer-best fc-best] [--seeds 0 1 2]
+
+Runs ``cattern train --preset NAME --seed S`` once per preset and seed, one
+after the other (the machine has 2 shared cores), each in its own process as
+a user would, then reads each run's summary.json. Writes
+benchmarks/results/presets_spread.json: every run's validation and test
+accuracy, training seconds and load average, and per preset the mean, the
+standard deviation and the range. Long: about (3 + 20) minutes per seed on an
+idle machine; not part of CI.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MNIST_DIR = HERE.parent.parent / "shared" / "datasets" / "mnist"
+
+
+def run_one(preset, seed, out, data_dir):
+    """Train one preset with one seed in a fresh process; return its summary dict."""
+    command = [sys.executable, "-c", "import sys; from cattern.cli import main; sys.exit(main())",
+               "train", "--preset", preset, "--seed", str(seed), "--out", str(out),
+               "--data-dir", str(data_dir), "--no-progress"]
+    load = os.getloadavg()[0]
+    subprocess.run(command, check=True)
+    summary = json.loads((out / "summary.json").read_text())
+    summary["loadavg_start_end"] = [round(load, 2), round(os.getloadavg()[0], 2)]
+    return summary
+
+
+def spread(values):
+    return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "min": min(values), "max": max(values)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["two-layer-best", "fc-best"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--out", default="runs/spread", help="folder for the runs (default: runs/spread)")
+    parser.add_argument("--data-dir", default=str(MNIST_DIR))
+    parser.add_argument("--results", default=str(HERE / "results" / "presets_spread.json"))
+    args = parser.parse_args()
+
+    results = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": [], "spread": {}}
+    for preset in args.presets:
+        for seed in args.seeds:
+            summary = run_one(preset, seed, Path(args.out) / f"{preset}-seed{seed}", args.data_dir)
+            row = {k: summary[k] for k in ("preset", "seed", "val_accuracy", "test_accuracy",
+                                           "train_seconds", "seconds", "loadavg_start_end", "interrupted")}
+            results["runs"].append(row)
+            print(json.dumps(row), flush=True)
+        rows = [r for r in results["runs"] if r["preset"] == preset]
+        results["spread"][preset] = {key: spread([r[key] for r in rows])
+                                     for key in ("val_accuracy", "test_accuracy", "train_seconds")}
+        print(preset, json.dumps(results["spread"][preset]), flush=True)
+        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(args.results).with_suffix(".tmp")
+        tmp.write_text(json.dumps(results, indent=2) + "\n")
+        os.replace(tmp, args.results)  # never a half-written file
+
+
+if __name__ == "__main__":
+    main()
