@@ -35,21 +35,32 @@ PRESETS = {
 
 # Issue #6: the best fully-connected results we can honestly reach. Every value
 # below was chosen on the 5,000 validation images only; each selection run is a
-# line of benchmarks/results/fc_runs.jsonl. ``final_test`` makes ``cattern
-# train`` use the test set once, after training, and record it in summary.json.
-# 430 steps of 128 images make one epoch of the 55,000 training images.
+# line of benchmarks/results/fc_runs.jsonl (options, best validation accuracy,
+# seconds). ``final_test`` makes ``cattern train`` use the test set once, after
+# training, and record it in summary.json; ``restore_best`` ends on the epoch of
+# best validation accuracy. 430 steps of 128 images make one epoch of the
+# 55,000 training images.
 _EPOCH = 430
 _FC_RUN = ExperimentConfig(model="fc", dtype="float32", batch_size=128, update_rule="sgd_nesterov",
                            momentum=0.9, reg=0.0, lr_schedule="cosine", restore_best=True,
                            catch_interrupt=True, final_test=True, seed=0)
-# One hidden layer, the seed's architecture (784 - H - 10), with dropout on the
-# hidden units and random 1-2 pixel translations of every training image.
+# One hidden layer, the seed's architecture (784 - 1024 - 10), with dropout on
+# the hidden units and random translations by up to 2 pixels of every training
+# image. Selection: 0.9912 validation; the other one-layer runs (dropout 0.5,
+# shift 1, rotations and scalings, input dropout, 2048 units, 40 epochs) gave
+# 0.9896 to 0.9910, all within the validation set's noise (+-0.13 %).
 PRESETS["two-layer-best"] = replace(_FC_RUN, hidden_size=1024, dropout=0.3, augment_shift=2,
                                     learning_rate=0.1, num_iters=30 * _EPOCH)
-# Any fully-connected net.
-PRESETS["fc-best"] = replace(_FC_RUN, hidden_dims="1024,1024", dropout=0.3, augment_shift=2,
-                             augment_rotation=10.0, augment_scale=0.1, learning_rate=0.05,
-                             num_iters=30 * _EPOCH)
+# Any fully-connected net: two hidden layers of 1024 with batch normalization
+# and dropout, trained on digits moved by up to 1 pixel, turned by up to 10
+# degrees, scaled by up to 10 % and elastically distorted (Simard et al. 2003,
+# milder: alpha 20, sigma 4). Selection: 0.9944 validation, against 0.9936
+# without the elastic distortion and 0.9926-0.9932 after 30 epochs; a
+# 3 x 1024 net ran at 33 s an epoch on the shared cores and was stopped.
+PRESETS["fc-best"] = replace(_FC_RUN, hidden_dims="1024,1024", normalization="batchnorm", dropout=0.2,
+                             augment_shift=1, augment_rotation=10.0, augment_scale=0.1,
+                             elastic_alpha=20.0, elastic_sigma=4.0, learning_rate=0.1,
+                             num_iters=60 * _EPOCH)
 
 
 def get_preset(name):
