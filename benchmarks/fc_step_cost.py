@@ -32,13 +32,14 @@ def main():
     parser.add_argument("--hidden", type=int, nargs="+", default=[1024])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--normalization", default=None, choices=[None, "batchnorm", "layernorm"])
     parser.add_argument("--repeats", type=int, default=100)
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
     X = rng.random((args.batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, args.batch)
-    net = FullyConnectedNet(784, args.hidden, 10, dropout=args.dropout, seed=0)
+    net = FullyConnectedNet(784, args.hidden, 10, dropout=args.dropout, normalization=args.normalization, seed=0)
     configs = {k: {"learning_rate": 0.01} for k in net.params}
     ws = Workspace()
 
@@ -48,7 +49,8 @@ def main():
             optim.sgd_nesterov(w, grads[k], configs[k])
 
     step_ms = _time(step, args.repeats)
-    print(f"step (CPU ms): hidden {args.hidden}, batch {args.batch}, dropout {args.dropout}: {step_ms:.2f} ms")
+    print(f"step (CPU ms): hidden {args.hidden}, batch {args.batch}, dropout {args.dropout}, "
+          f"normalization {args.normalization}: {step_ms:.2f} ms")
     mean = X.mean(axis=0)
     for name, aug in [
         ("shift 2", Augmenter(max_shift=2, offset=mean)),
