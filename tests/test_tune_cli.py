@@ -97,3 +97,12 @@ def test_bad_options_are_clear_errors(argv, message):
 def test_bad_options_end_with_a_message_not_a_traceback(data_dir, tmp_path, capsys):
     assert tune(data_dir, tmp_path, "--learning-rate", "fast") == 2
     assert "cattern tune: error: --learning-rate takes float values" in capsys.readouterr().err
+
+
+def test_boolean_options_read_false_as_false():
+    from cattern.cli.tune import parse_value
+
+    assert parse_value("restore_best", "false") is False
+    assert parse_value("restore_best", "true") is True
+    with pytest.raises(ValueError, match="--restore-best takes true or false; got 'maybe'"):
+        parse_value("restore_best", "maybe")

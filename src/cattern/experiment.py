@@ -241,7 +241,7 @@ def _parse_bool(text):
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _option_type(annotation):
+def option_type(annotation):
     """The argparse ``type`` for a field's annotation (``int``, ``float | None``...)."""
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     base = args[0] if args else annotation
@@ -260,7 +260,7 @@ def add_config_arguments(parser, base=ExperimentConfig()):
     for f in dataclasses.fields(ExperimentConfig):
         choices = {"model": sorted(MODEL_KINDS), "dtype": list(DTYPES)}.get(f.name)
         group.add_argument(
-            "--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(hints[f.name]),
+            "--" + f.name.replace("_", "-"), dest=f.name, type=option_type(hints[f.name]),
             default=None, choices=choices, metavar=None if choices else f.name.upper(),
             help=f"{f.metadata.get('help', '')} (default: {getattr(base, f.name)!r})",
         )

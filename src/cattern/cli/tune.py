@@ -14,6 +14,7 @@ The results go to ``OUT/results.jsonl`` (one row per finished run, so an
 interrupted search resumes where it stopped), ``OUT/results.csv`` (the sorted
 table) and ``OUT/best_model.npz``; the best rows are printed.
 """
+import argparse
 import dataclasses
 import os
 import sys
@@ -21,7 +22,7 @@ import typing
 
 import numpy as np
 
-from cattern.experiment import DTYPES, MODEL_KINDS, ExperimentConfig
+from cattern.experiment import DTYPES, MODEL_KINDS, ExperimentConfig, option_type
 from cattern.tuning import SEARCH_PRESETS, format_table, grid, preset_configs, random_configs, run_search
 
 RANGE = ".."
@@ -89,10 +90,12 @@ def parse_value(name, text):
         low, _, high = text.partition(RANGE)
         return (parse_value(name, low), parse_value(name, high))
     kind = typing.get_type_hints(ExperimentConfig)[name]
+    convert = option_type(kind)  # the same conversion as `cattern train`: "false" is False
     try:
-        value = kind(text)
-    except ValueError:
-        raise ValueError(f"--{name.replace('_', '-')} takes {kind.__name__} values; got {text!r}") from None
+        value = convert(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        expected = "true or false" if kind is bool else f"{convert.__name__} values"
+        raise ValueError(f"--{name.replace('_', '-')} takes {expected}; got {text!r}") from None
     if name in _CHOICES and value not in _CHOICES[name]:
         raise ValueError(f"--{name.replace('_', '-')} must be one of {_CHOICES[name]}; got {text!r}")
     return value
