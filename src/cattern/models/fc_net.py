@@ -1,7 +1,7 @@
 """A fully-connected network of any depth: {affine - [norm] - ReLU - [dropout]} x (L - 1) - affine - softmax."""
 import numpy as np
 
-from cattern.checks import check_nonnegative, check_positive_int, check_X, check_y
+from cattern.checks import check_nonnegative, check_positive_int, check_X
 from cattern.layers import (
     affine_backward,
     affine_forward,
@@ -15,6 +15,7 @@ from cattern.layers import (
     relu_forward,
     softmax_loss,
 )
+from cattern.models.base import Classifier
 from cattern.optim import clip_column_norms
 from cattern.workspace import no_workspace
 
@@ -24,7 +25,7 @@ _PREDICT_CHUNK = 8192
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
 
-class FullyConnectedNet:
+class FullyConnectedNet(Classifier):
     """Affine-ReLU blocks of any widths, then an affine layer to the class scores.
 
     With N examples of D features, hidden widths H1..H(L-1) and C classes,
@@ -115,25 +116,6 @@ class FullyConnectedNet:
     # ------------------------------------------------------------------
     # The loss: forward pass, then backward pass
     # ------------------------------------------------------------------
-
-    def loss(self, X, y=None, reg=0.0):
-        """Class scores (test mode), or the loss and its gradients (training mode).
-
-        Inputs:
-        - X: (N, D) inputs
-        - y: (N,) integer labels in [0, C), or None
-        - reg: L2 regularization strength
-
-        Returns:
-        - if y is None: scores, (N, C)
-        - else (loss, grads): the scalar loss, and a dict with the gradient of
-          the loss for each key of ``self.params``, of the same shape
-        """
-        reg = check_nonnegative("reg", reg)
-        if y is None:
-            return self.scores(X)
-        X, y = self.check_data(X, y)
-        return self.batch_loss(X, y, reg)
 
     def batch_loss(self, X, y, reg, workspace=no_workspace):
         """:meth:`loss` in training mode on data already checked by :meth:`check_data`.
@@ -239,12 +221,3 @@ class FullyConnectedNet:
                 h, _ = relu_forward(a, out=a)
             affine_forward(h, p[f"W{L}"], p[f"b{L}"], out=out[rows])
         return out
-
-    def predict(self, X):
-        """Predicted labels (N,) for inputs X (N, D): the class of highest score."""
-        return np.argmax(self.scores(X), axis=1)
-
-    def check_data(self, X, y):
-        """Validate a data set once: X as (N, D) of the net's dtype, y as (N,) int64."""
-        X = check_X(X, self.input_size, self.dtype)
-        return X, check_y(y, self.num_classes, num_rows=X.shape[0])

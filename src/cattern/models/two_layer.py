@@ -2,7 +2,7 @@
 import numpy as np
 
 from cattern.callbacks import PrintLoss
-from cattern.checks import check_nonnegative, check_positive_int, check_X, check_y
+from cattern.checks import check_nonnegative, check_positive_int, check_X
 from cattern.layers import (
     affine_backward,
     affine_forward,
@@ -10,6 +10,7 @@ from cattern.layers import (
     relu_forward,
     softmax_loss,
 )
+from cattern.models.base import Classifier
 from cattern.trainer import TrainConfig, Trainer
 from cattern.workspace import no_workspace
 
@@ -18,7 +19,7 @@ from cattern.workspace import no_workspace
 _PREDICT_CHUNK = 8192
 
 
-class TwoLayerNet:
+class TwoLayerNet(Classifier):
     """A two-layer fully-connected network with a ReLU between the layers.
 
     With N examples of D features, H hidden units and C classes::
@@ -47,7 +48,7 @@ class TwoLayerNet:
                  dtype=np.float64):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self.output_size = check_positive_int("output_size", output_size)
+        self.output_size = self.num_classes = check_positive_int("output_size", output_size)
         std = check_nonnegative("std", std)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
@@ -67,27 +68,9 @@ class TwoLayerNet:
         }
 
     # ------------------------------------------------------------------
-    # The loss: forward pass, then backward pass
+    # The loss: forward pass, then backward pass. The public loss(X, y, reg),
+    # from cattern.models.base.Classifier, checks its input and calls this.
     # ------------------------------------------------------------------
-
-    def loss(self, X, y=None, reg=0.0):
-        """Class scores, or the loss and its gradients.
-
-        Inputs:
-        - X: (N, D) inputs
-        - y: (N,) integer labels in [0, C), or None
-        - reg: L2 regularization strength
-
-        Returns:
-        - if y is None: scores, (N, C)
-        - else (loss, grads): the scalar loss, and a dict with the gradient of
-          the loss for each key of ``self.params``, of the same shape
-        """
-        reg = check_nonnegative("reg", reg)
-        if y is None:
-            return self.scores(X)
-        X, y = self.check_data(X, y)
-        return self.batch_loss(X, y, reg)
 
     def batch_loss(self, X, y, reg, workspace=no_workspace):
         """:meth:`loss` on data already checked by :meth:`check_data`.
@@ -138,19 +121,6 @@ class TwoLayerNet:
             hidden, _ = relu_forward(hidden, out=hidden)
             affine_forward(hidden, p["W2"], p["b2"], out=out[rows])
         return out
-
-    def predict(self, X):
-        """Predicted labels (N,) for inputs X (N, D): the class of highest score."""
-        return np.argmax(self.scores(X), axis=1)
-
-    # ------------------------------------------------------------------
-    # Training: the seed's face over cattern.trainer
-    # ------------------------------------------------------------------
-
-    def check_data(self, X, y):
-        """Validate a data set once: X as (N, D) of the net's dtype, y as (N,) int64."""
-        X = check_X(X, self.input_size, self.dtype)
-        return X, check_y(y, self.output_size, num_rows=X.shape[0])
 
     def train(self, X, y, X_val, y_val, learning_rate=1e-3, learning_rate_decay=0.95,
               reg=5e-6, num_iters=100, batch_size=200, verbose=False, momentum=0.9,
