@@ -8,7 +8,7 @@ machine slows the search; compare the load with the core count).
 
     python benchmarks/search_time.py                        # seed-72, n_jobs=2, float32
     python benchmarks/search_time.py --preset lab --no-halving
-    python benchmarks/search_time.py --data-dir /work/shared/datasets/mnist --out runs/bench
+    python benchmarks/search_time.py --data-dir ../shared/datasets/mnist --out runs/bench
 
 Targets (issue #5): the seed-72 grid in <= 300 s on 2 cores; halving within
 0.3 % validation accuracy of the grid's best in <= 1/3 of the grid's time.
@@ -57,7 +57,9 @@ def timed_search(configs, data, out_dir, name, **kwargs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="seed-72")
-    parser.add_argument("--data-dir", default="/work/shared/datasets/mnist")
+    shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets", "mnist")
+    # The project's copy beside the repo when there is one, else the seed's default (then the cache).
+    parser.add_argument("--data-dir", default=shared if os.path.isdir(shared) else "mnist_data")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eta", type=int, default=3)

@@ -1,5 +1,5 @@
 # The seed notebook's code cells ("Simple Neural Network Lab",
-# /work/shared/seed/simple_neural_network_lab.txt), in order, run as one script
+# ../shared/seed/simple_neural_network_lab.txt), in order, run as one script
 # by tests/test_seed_cells.py.
 #
 # The cells are the seed's own code. They are repaired ONLY where the
