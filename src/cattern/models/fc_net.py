@@ -140,10 +140,7 @@ class FullyConnectedNet(Classifier):
             caches.append((cache_affine, cache_norm, cache_relu, cache_drop))
         scores, cache_out = affine_forward(h, p[f"W{L}"], p[f"b{L}"], out=ws("scores", (N, self.num_classes), dt))
 
-        data_loss, dscores = softmax_loss(scores, y)
-        weights = [p[f"W{i}"] for i in range(1, L + 1)]
-        # 0.5 so that the penalty's gradient is reg * W; vdot sums W * W without a temporary.
-        loss = data_loss + 0.5 * reg * sum(np.vdot(W, W) for W in weights)
+        loss, dscores = softmax_loss(scores, y)
 
         # Backward: the chain rule through the same layers, in reverse.
         grads = {}
@@ -158,6 +155,10 @@ class FullyConnectedNet(Classifier):
             dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(
                 da, cache_affine, input_grad=i > 1, out=self._grad_buffers(i, N, ws))
         if reg:
+            # The L2 penalty 0.5 * reg * sum(W**2), 0.5 so that its gradient is reg * W;
+            # vdot sums W * W without a temporary. Skipped when reg is 0: no pass over W.
+            weights = [p[f"W{i}"] for i in range(1, L + 1)]
+            loss = loss + 0.5 * reg * sum(np.vdot(W, W) for W in weights)
             for i, W in enumerate(weights, start=1):
                 grads[f"W{i}"] += reg * W
         return loss, grads

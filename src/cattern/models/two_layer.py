@@ -90,9 +90,7 @@ class TwoLayerNet(Classifier):
         hidden, cache_relu = relu_forward(hidden, out=hidden)  # in place: the pre-activation isn't needed
         scores, cache2 = affine_forward(hidden, W2, b2, out=ws("scores", (N, C), dt))
 
-        data_loss, dscores = softmax_loss(scores, y)
-        # 0.5 so that the penalty's gradient is reg * W; vdot sums W * W without a temporary.
-        loss = data_loss + 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
+        loss, dscores = softmax_loss(scores, y)
 
         # Backward: the chain rule through the same layers, in reverse.
         dhidden, dW2, db2 = affine_backward(
@@ -101,7 +99,10 @@ class TwoLayerNet(Classifier):
         _, dW1, db1 = affine_backward(  # X is the data: no gradient with respect to it
             dhidden, cache1, input_grad=False, out=(None, ws("dW1", (D, H), dt), ws("db1", (H,), dt)))
         if reg:
-            dW1 += reg * W1  # the penalty's gradient
+            # The L2 penalty 0.5 * reg * sum(W**2), 0.5 so that its gradient is reg * W;
+            # vdot sums W * W without a temporary. Skipped when reg is 0: no pass over W.
+            loss = loss + 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
+            dW1 += reg * W1
             dW2 += reg * W2
         grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
         return loss, grads
