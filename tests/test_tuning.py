@@ -239,6 +239,10 @@ def test_halving_rungs_follow_the_documented_rule():
     assert rung_fractions(72, 3) == [1 / 81, 1 / 27, 1 / 9, 1 / 3, 1]
     assert rung_fractions(9, 3) == [1 / 9, 1 / 3, 1]
     assert rung_fractions(1, 3) == [1]
+    # min_iters caps the rungs: the seed's grid (3000 / 200 = 15) gets R = 2, not 4.
+    assert rung_fractions(72, 3, max_ratio=15) == [1 / 9, 1 / 3, 1]
+    assert rung_fractions(72, 3, max_ratio=8.9) == [1 / 3, 1]
+    assert rung_fractions(72, 3, max_ratio=1) == [1]
     assert rung_iters(3000, 1 / 81, min_iters=200) == 200
     assert rung_iters(3000, 1 / 9, min_iters=200) == 333
     assert rung_iters(100, 1 / 3, min_iters=200) == 100  # never past the full budget
@@ -269,6 +273,23 @@ def test_halving_keeps_the_best_of_a_toy_search(data, tmp_path, monkeypatch):
     run_search(configs, X, y, X_val, y_val, n_jobs=1, halving=True, eta=3, min_iters=5,
                results_path=path, progress=False)
     assert counter.calls == 1
+
+
+def test_halving_with_a_long_shortest_run_takes_fewer_rungs(data, tmp_path):
+    X, y, X_val, y_val = data
+    configs = grid(learning_rate=list(np.geomspace(1e-4, 3e-1, 9)), hidden_size=[16], num_iters=[90],
+                   batch_size=[50], std=0.1)
+    full = run_search(configs, X, y, X_val, y_val, n_jobs=1, progress=False)
+    path = tmp_path / "halving.jsonl"
+    # min_iters = 30 leaves room for one cut of 3 (90 / 30): all nine at 30
+    # steps, then the best three at the full 90, of which the best is kept.
+    halved = run_search(configs, X, y, X_val, y_val, n_jobs=1, halving=True, eta=3, min_iters=30,
+                        results_path=path, progress=False)
+    rows = read_rows(path)
+    assert [row["rung"] for row in rows].count(0) == 9
+    assert sorted(row["iters"] for row in rows if row["rung"] == 1) == [90, 90, 90]
+    assert halved.best_row["iters"] == 90
+    assert halved.best_row["val_acc"] == full.results[0]["val_acc"]
 
 
 def test_halving_rejects_a_bad_eta(data):

@@ -1,17 +1,22 @@
 """Successive halving: spend the budget on the configs that look best early.
 
-The rule, for n configs and a reduction factor eta (3 by default):
+The rule, for n configs, a reduction factor eta (3 by default) and a shortest
+run of ``min_iters`` iterations (as scikit-learn's ``HalvingGridSearchCV``,
+with iterations as the resource):
 
-1. Rungs. R is the smallest integer with eta**R >= n; rung r = 0..R trains
-   its configs for the fraction eta**(r - R) of their ``num_iters`` (at least
-   ``min_iters`` iterations, at most ``num_iters``). The last rung is the
-   full budget.
+1. Rungs. R is the smallest integer with eta**R >= n, but no larger than
+   the number of times the longest ``num_iters`` can be cut by eta and stay
+   at least ``min_iters`` long (eta**R <= max num_iters / min_iters). Rung
+   r = 0..R trains its configs for the fraction eta**(r - R) of their
+   ``num_iters`` (at least ``min_iters`` iterations, at most ``num_iters``).
+   The last rung is the full budget.
 2. Rung 0 trains all n configs. After each rung the best ceil(k / eta) of
    its k configs go on to the next: by validation accuracy, ties broken by
    validation loss (short runs of a small initialization often all sit on
    the loss plateau, predicting one class, where only the loss tells which
    is leaving it first), then by the config listed first. Diverged runs
-   never go on. Exactly one config reaches rung R, its full budget.
+   never go on. The last rung's best full run is the search's best: one
+   config when eta**R >= n, about n / eta**R when ``min_iters`` limits R.
 
 Each rung trains from scratch with the config's own seed, so a rung's run is
 exactly the first ``iters`` steps of the config's full run (the learning rate
@@ -19,10 +24,14 @@ decays per epoch, a function of the step alone). When ``min_iters`` makes two
 rungs of a config equally long, the second finds the first's run already in
 the results and costs nothing.
 
-For the seed's 72 configs and eta = 3: 72 configs at 1/81 of their
-iterations, 24 at 1/27, 8 at 1/9, 3 at 1/3, 1 at the full budget.
-``min_iters`` keeps the early rungs long enough to leave the loss plateau of
-a small initialization, where every config looks alike.
+For the seed's 72 configs (2000 or 3000 iterations), eta = 3 and min_iters =
+200: R = 2, since 3000 / 27 < 200 <= 3000 / 9; 72 configs at 1/9 of their
+iterations, 24 at 1/3, 8 at the full budget. Why not shorter first rungs:
+started from std 1e-4, every config of that grid is still at chance accuracy
+at 1/3 of its iterations, and only the validation loss ranks them; at 1/9 it
+puts the grid's final winner 8th of 72, at 1/3 4th
+(``python benchmarks/seed_grid_curves.py``). Rungs shorter than that
+choose at random.
 """
 import math
 import numbers
@@ -30,10 +39,14 @@ import numbers
 from cattern.tuning.results import OK, score
 
 
-def rung_fractions(n, eta):
-    """The budget fraction of each rung, smallest first, for n configs: [eta**-R, ..., 1]."""
+def rung_fractions(n, eta, max_ratio=math.inf):
+    """The budget fraction of each rung, smallest first, for n configs: [eta**-R, ..., 1].
+
+    R is the smallest integer with eta**R >= n, but at most the largest with
+    eta**R <= max_ratio (the longest run over the shortest allowed).
+    """
     rungs = 0
-    while eta ** rungs < n:
+    while eta ** rungs < n and eta ** (rungs + 1) <= max_ratio:
         rungs += 1
     return [eta ** (r - rungs) for r in range(rungs + 1)]
 
@@ -53,7 +66,7 @@ def successive_halving(configs, run, *, eta=3, min_iters=200):
         raise ValueError(f"eta must be an integer >= 2 (the factor configs are cut by); got {eta!r}")
     if isinstance(min_iters, bool) or not isinstance(min_iters, numbers.Integral) or min_iters < 1:
         raise ValueError(f"min_iters must be a positive integer; got {min_iters!r}")
-    fractions = rung_fractions(len(configs), eta)
+    fractions = rung_fractions(len(configs), eta, max(c["num_iters"] for c in configs) / min_iters)
     survivors = list(range(len(configs)))  # indices into configs, so ties go to the first listed
     every_row = []
     for rung, fraction in enumerate(fractions):

@@ -13,7 +13,7 @@ the search goes on.
 
 Successive halving (``halving=True``) trains every config on a small budget,
 keeps the best 1/eta, and trains those again on eta times the budget, until
-one config is left at its full budget; see :mod:`cattern.tuning.halving`.
+the best few reach their full budget; see :mod:`cattern.tuning.halving`.
 """
 import os
 import time
