@@ -27,6 +27,11 @@ from cattern.tuning import format_table, preset_configs, run_search
 from mnist_data.load_mnist import read_data_sets
 
 
+_SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets", "mnist")
+# The project's copy beside the repo when there is one, else the seed's default (then the cache).
+DATA_DIR = _SHARED if os.path.isdir(_SHARED) else "mnist_data"
+
+
 def load(data_dir):
     """MNIST train and validation rows, float32, mean image subtracted."""
     X, y, X_val, y_val, _, _ = read_data_sets(data_dir, verbose=False)
@@ -57,9 +62,7 @@ def timed_search(configs, data, out_dir, name, **kwargs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="seed-72")
-    shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets", "mnist")
-    # The project's copy beside the repo when there is one, else the seed's default (then the cache).
-    parser.add_argument("--data-dir", default=shared if os.path.isdir(shared) else "mnist_data")
+    parser.add_argument("--data-dir", default=DATA_DIR)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eta", type=int, default=3)
