@@ -8,7 +8,11 @@ Measures, in one run on this machine:
   cattern, PyTorch CPU and scikit-learn's MLPClassifier, on the same net
   (784 - H - 10), batch, optimizer (SGD with momentum 0.9, L2) and thread
   count; each as a fraction of the ceiling, counting the FLOPs a step really
-  needs, 4*B*D*H + 6*B*H*C (the first layer needs no input gradient).
+  needs, 4*B*D*H + 6*B*H*C (the first layer needs no input gradient);
+- the "floor": the gather, the two big GEMMs and W1's momentum update alone
+  (``run_floor``), the least a NumPy momentum-SGD step must do; floor /
+  pytorch bounds how far ahead of PyTorch any NumPy loop can be, and the
+  floor's share of the ceiling bounds any NumPy loop's share.
 
 The libraries are measured in alternation, several rounds, and the median
 is reported, so that a slow moment of the machine does not land on one of them.
@@ -113,7 +117,38 @@ def run_sklearn(H, B, X, y, epochs):
     return epochs * N / (time.perf_counter() - t)
 
 
-RUNNERS = {"cattern": run_cattern, "pytorch": run_torch, "sklearn": run_sklearn}
+def run_floor(H, B, X, y, epochs):
+    """The least any NumPy step with SGD momentum must do at this shape.
+
+    Per batch: the gather, the two big GEMMs (X @ W1 forward, X.T @ dh for dW1)
+    and the momentum update of W1 in cache-sized blocks, and nothing else. No
+    loss, no second layer, no biases: it trains nothing. Its rate bounds every
+    NumPy implementation from above, so floor / pytorch is the most any of
+    them could be ahead of PyTorch here.
+    """
+    from cattern import optim
+
+    rng = np.random.default_rng(0)
+    W1 = (1e-2 * rng.standard_normal((D, H))).astype(np.float32)
+    hidden = np.empty((B, H), dtype=np.float32)
+    dW1 = np.empty_like(W1)
+    xb = np.empty((B, D), dtype=np.float32)
+    slots = [(rows, {"learning_rate": LR, "momentum": MOMENTUM}) for rows in optim.row_blocks(W1)]
+    t = time.perf_counter()
+    for _ in range(epochs):
+        order = rng.permutation(N)
+        for start in range(0, N, B):
+            np.take(X, order[start:start + B], axis=0, out=xb, mode="clip")
+            np.matmul(xb, W1, out=hidden)
+            hidden *= 1e-3  # stands in for dh: keeps the values ordinary (no denormals)
+            np.matmul(xb.T, hidden, out=dW1)
+            for rows, config in slots:
+                optim.sgd_momentum(W1[rows], dW1[rows], config)
+    return epochs * N / (time.perf_counter() - t)
+
+
+RUNNERS = {"cattern": run_cattern, "pytorch": run_torch, "sklearn": run_sklearn,
+           "floor": run_floor}
 
 
 def main(argv=None):
@@ -145,7 +180,8 @@ def main(argv=None):
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
         ceiling = max(ceiling, sgemm_ceiling())  # again at the end: the best the machine did
 
-    blas = threadpool_info()[0]
+    # NumPy's BLAS, not torch's OpenMP pool, which threadpoolctl may list first.
+    blas = next((i for i in threadpool_info() if i.get("user_api") == "blas"), {})
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "
           f"NumPy {np.__version__} ({blas.get('internal_api')} {blas.get('version')}, "
           f"{blas.get('architecture')}); torch {torch.__version__}")
@@ -163,6 +199,11 @@ def main(argv=None):
                   f"{ours / med:.2f}x |")
             out["rows"].append({"H": H, "B": B, "library": name, "samples_per_s": med,
                                 "gflops": gf, "all": rates[(H, B), name]})
+    if "floor" in runners and "pytorch" in runners:
+        print()
+        for (H, B) in shapes:
+            bound = statistics.median(rates[(H, B), "floor"]) / statistics.median(rates[(H, B), "pytorch"])
+            print(f"H={H}, B={B}: the floor is {bound:.2f}x PyTorch, the most any NumPy loop can reach here")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)
