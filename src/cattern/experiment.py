@@ -213,6 +213,17 @@ def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
     (``loss_history``, ``train_acc_history``, ``val_acc_history``). Raises
     :class:`~cattern.errors.DivergedError` if the loss becomes NaN or infinite.
     """
+    trainer = build_trainer(cfg, X, y, y_val, callbacks, mean_image)
+    history = trainer.fit(X, y, X_val, y_val)
+    return trainer.model, history
+
+
+def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
+    """The :class:`~cattern.trainer.Trainer` :func:`train_model` fits: its new model and config.
+
+    X, y and y_val size the model (D from X, C from the labels); see
+    :func:`train_model` for the arguments.
+    """
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be (N, D) rows; got shape {X.shape}. Reshape images with X.reshape(len(X), -1)")
@@ -224,8 +235,7 @@ def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
             raise ValueError("this config augments the training images, which needs the mean image "
                              "subtracted from X: pass mean_image=... (zeros if X is raw pixels)")
         train_config = dataclasses.replace(train_config, augment=cfg.augmenter(np.asarray(mean_image)))
-    history = Trainer(model, train_config, callbacks=callbacks).fit(X, y, X_val, y_val)
-    return model, history
+    return Trainer(model, train_config, callbacks=callbacks)
 
 
 # ----------------------------------------------------------------------

@@ -11,6 +11,7 @@ layers; a model only needs:
 - ``check_data(X, y) -> (X, y)``: validate and convert a whole data set once;
 - ``predict(X) -> labels``.
 """
+import dataclasses
 import math
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -171,6 +172,15 @@ class Trainer:
     ``buffers``, a dict of arrays saved and restored with the parameters.
     Early stopping (``config.patience``), or a callback setting
     ``trainer.stop_training = True``, ends training after the current epoch.
+
+    A run can be paused and continued: ``steps_done`` counts the updates made,
+    and after :meth:`extend` a new :meth:`fit` on the same data goes on from
+    there, with the same velocities, batch order and rates, so a fit of 300
+    iterations extended to 900 ends with the same parameters, bit for bit, as
+    one fit of 900 (successive halving uses this). The exceptions are what
+    looks at the run's end or its best epoch: the cosine schedule (its shape
+    depends on ``num_iters``), ``restore_best`` and ``patience``; see
+    :meth:`can_extend`.
     """
 
     def __init__(self, model, config=TrainConfig(), callbacks=()):
@@ -188,11 +198,31 @@ class Trainer:
         self.best_epoch = None
         self.stop_training = False
         self.iteration = 0
+        self.steps_done = 0    # updates made so far; a later fit goes on from here
         self.epoch = 0
         self.learning_rate = config.learning_rate
+        # State a continued fit needs, made by the first fit: the update rule's
+        # configs (velocities), the train-accuracy subset and the epoch's order.
+        self._slots = None
+        self._subset = None
+        self._order = None
+
+    def can_extend(self):
+        """Whether :meth:`extend` then :meth:`fit` gives exactly the run one longer fit would."""
+        cfg = self.config
+        return cfg.lr_schedule != "cosine" and not cfg.restore_best and not cfg.patience
+
+    def extend(self, num_iters):
+        """Make the run ``num_iters`` updates long; the next :meth:`fit` trains the rest."""
+        if num_iters < self.steps_done:
+            raise ValueError(f"cannot shorten a run to {num_iters} iterations: {self.steps_done} are done")
+        self.config = dataclasses.replace(self.config, num_iters=num_iters)
 
     def fit(self, X, y, X_val=None, y_val=None):
         """Train on (X, y), measuring accuracy on (X_val, y_val) once per epoch.
+
+        Trains from update ``steps_done`` (0 for a new trainer) to
+        ``config.num_iters``; a continued fit must get the same data.
 
         Inputs:
         - X: (N, D) training inputs; y: (N,) integer labels
@@ -214,13 +244,16 @@ class Trainer:
         # rule config (and so a velocity) per block: the rules are elementwise, so
         # the math is the same, and the update's several passes over a block then
         # hit the cache instead of memory (1.7x faster on W1 at H=1024).
-        slots = [(name, rows, cfg.rule_config(name))
-                 for name, w in model.params.items() for rows in row_blocks(w)]
+        if self._slots is None:
+            self._slots = [(name, rows, cfg.rule_config(name))
+                           for name, w in model.params.items() for rows in row_blocks(w)]
+        slots = self._slots
         constrain = getattr(model, "constrain", None)
 
         # A fixed subset for train accuracy: cheap, and comparable across epochs.
-        subset = np.sort(self.rng.choice(n, size=min(n, cfg.train_acc_size), replace=False))
-        X_sub, y_sub = X[subset], y[subset]
+        if self._subset is None:
+            self._subset = np.sort(self.rng.choice(n, size=min(n, cfg.train_acc_size), replace=False))
+        X_sub, y_sub = X[self._subset], y[self._subset]
 
         workspace = Workspace()  # the step's arrays, reused from one step to the next
         X_batch = np.empty((batch,) + X.shape[1:], dtype=X.dtype)
@@ -230,13 +263,13 @@ class Trainer:
         # A diverging run overflows on its way to a NaN loss; the finiteness
         # check turns that into one DivergedError instead of a screen of warnings.
         with _interruptible(self, cfg.catch_interrupt), np.errstate(over="ignore", invalid="ignore"):
-            for it in range(cfg.num_iters):
+            for it in range(self.steps_done, cfg.num_iters):
                 self.iteration = it
                 # Each epoch walks a fresh permutation, so every example is seen once.
                 pos = it % self.iterations_per_epoch
                 if pos == 0:
-                    order = self.rng.permutation(n)
-                idx = order[pos * batch:(pos + 1) * batch]
+                    self._order = self.rng.permutation(n)
+                idx = self._order[pos * batch:(pos + 1) * batch]
                 # mode='clip' lets take write straight into the buffer (the default
                 # 'raise' buffers the output); a permutation's indices are in range.
                 xb = np.take(X, idx, axis=0, out=X_batch[:len(idx)], mode="clip")
@@ -252,6 +285,7 @@ class Trainer:
                     update(model.params[name][rows], grads[name][rows], rule_config)
                 if constrain is not None:
                     constrain()
+                self.steps_done = it + 1
                 self.history["loss_history"].append(float(loss))
                 for cb in self.callbacks:
                     cb.on_iteration_end(self, it, float(loss))
