@@ -267,12 +267,37 @@ def test_halving_keeps_the_best_of_a_toy_search(data, tmp_path, monkeypatch):
     assert [rungs.count(r) for r in range(3)] == [9, 3, 1]  # 9 at 10 steps, 3 at 30, 1 at 90
     assert halved.results[0]["iters"] == 90 and halved.results[1]["iters"] == 30
     assert counter.calls == 13
+    # Each rung went on from the config's run in the rung before.
+    assert [row["resumed_from"] for row in read_rows(path)] == [None] * 9 + [10] * 3 + [30]
 
     # Rerunning the halving trains nothing new, only the best net to return it.
     counter.calls = 0
     run_search(configs, X, y, X_val, y_val, n_jobs=1, halving=True, eta=3, min_iters=5,
                results_path=path, progress=False)
     assert counter.calls == 1
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_halving_goes_on_from_the_last_rung_with_the_same_numbers(data, tmp_path, monkeypatch, n_jobs):
+    X, y, X_val, y_val = data
+    configs = grid(learning_rate=list(np.geomspace(1e-3, 3e-1, 9)), hidden_size=[16], num_iters=[90],
+                   batch_size=[50], momentum=0.9, std=0.1)
+    kwargs = dict(halving=True, eta=3, min_iters=5, progress=False)
+    resumed = read_rows_of(run_search(configs, X, y, X_val, y_val, n_jobs=n_jobs,
+                                      results_path=tmp_path / "resumed.jsonl", **kwargs))
+    monkeypatch.setattr(search_module, "PAUSED_BYTES", 0)  # keep no paused run: every rung from scratch
+    scratch = read_rows_of(run_search(configs, X, y, X_val, y_val, n_jobs=n_jobs,
+                                      results_path=tmp_path / "scratch.jsonl", **kwargs))
+    assert {k: r["resumed_from"] for k, r in scratch.items()} == dict.fromkeys(scratch)
+    assert sorted(r["resumed_from"] for r in resumed.values() if r["resumed_from"]) == [10, 10, 10, 30]
+    assert resumed.keys() == scratch.keys()
+    for key, row in resumed.items():  # bit for bit: the same floats, not merely close ones
+        assert (row["val_acc"], row["val_loss"], row["train_acc"]) == \
+            (scratch[key]["val_acc"], scratch[key]["val_loss"], scratch[key]["train_acc"]), row["config"]
+
+
+def read_rows_of(outcome):
+    return {row["key"]: row for row in outcome.results}
 
 
 def test_halving_with_a_long_shortest_run_takes_fewer_rungs(data, tmp_path):

@@ -18,15 +18,23 @@ with iterations as the resource):
    never go on. The last rung's best full run is the search's best: one
    config when eta**R >= n, about n / eta**R when ``min_iters`` limits R.
 
-Each rung trains from scratch with the config's own seed, so a rung's run is
-exactly the first ``iters`` steps of the config's full run (the learning rate
-decays per epoch, a function of the step alone). When ``min_iters`` makes two
-rungs of a config equally long, the second finds the first's run already in
-the results and costs nothing.
+A rung's run of a config is exactly the first ``iters`` steps of the
+config's full run: it has the config's own seed, and the learning rate
+decays per epoch, a function of the step alone. So a rung goes on from the
+config's run in the rung before (its trainer, paused and kept by the search:
+parameters, velocities, random state, place in the epoch) and trains only
+the new steps, with the same numbers, bit for bit, as training from the
+start. It trains from the start instead when going on would not be exact
+(:meth:`cattern.trainer.Trainer.can_extend`), when the paused runs would
+pass ``cattern.tuning.search.PAUSED_BYTES`` (1 GiB), or when an interrupted search is rerun. When
+``min_iters`` makes two rungs of a config equally long, the second finds the
+first's run already in the results and costs nothing.
 
 For the seed's 72 configs (2000 or 3000 iterations), eta = 3 and min_iters =
 200: R = 2, since 3000 / 27 < 200 <= 3000 / 9; 72 configs at 1/9 of their
-iterations, 24 at 1/3, 8 at the full budget. Why not shorter first rungs:
+iterations, 24 at 1/3, 8 at the full budget: 72/9 + 24 (1/3 - 1/9) +
+8 (1 - 1/3) = 18.7 full runs' worth of steps, 0.26 of the grid's 72 (0.33
+if every rung trained from the start). Why not shorter first rungs:
 started from std 1e-4, every config of that grid is still at chance accuracy
 at 1/3 of its iterations, and only the validation loss ranks them; at 1/9 it
 puts the grid's final winner 8th of 72, at 1/3 4th

@@ -14,7 +14,10 @@ A row is a dict::
     val_loss    its mean softmax cross-entropy on the validation set, which breaks
                 ties of val_acc (None when diverged)
     train_acc   accuracy on the trainer's fixed subset of training examples
-    seconds     wall time of the training run
+    seconds     wall time of the training run (of its new iterations, when resumed)
+    resumed_from  the iterations of the shorter run of the config this run went
+                on from (halving's previous rung), or None when it trained from
+                the start; either way its numbers are the same
     error       the DivergedError message, or None
 
 The results file is JSON lines, one row per line, appended as each run
@@ -174,7 +177,7 @@ def config_columns(rows):
     return list(names)
 
 
-_STAT_COLUMNS = ["val_acc", "val_loss", "train_acc", "status", "iters", "budget", "rung", "seconds"]
+_STAT_COLUMNS = ["val_acc", "val_loss", "train_acc", "status", "iters", "budget", "rung", "seconds", "resumed_from"]
 _ID_COLUMNS = ["seed", "train_seed", "key", "error"]
 
 

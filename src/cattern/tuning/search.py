@@ -12,10 +12,12 @@ the runs already there. A run whose loss diverges is recorded as diverged and
 the search goes on.
 
 Successive halving (``halving=True``) trains every config on a small budget,
-keeps the best 1/eta, and trains those again on eta times the budget, until
-the best few reach their full budget; see :mod:`cattern.tuning.halving`.
+keeps the best 1/eta, and trains those on to eta times the budget, going on
+from where their runs stopped, until the best few reach their full budget;
+see :mod:`cattern.tuning.halving`.
 """
 import os
+import pickle
 import time
 from dataclasses import dataclass, field
 
@@ -23,13 +25,16 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cattern.errors import DivergedError
-from cattern.experiment import ExperimentConfig, train_model
+from cattern.experiment import ExperimentConfig, build_trainer
 from cattern.layers import softmax_loss
 from cattern.tuning import halving as sh
 from cattern.tuning.results import DIVERGED, OK, ResultsLog, run_key, sort_rows, train_seed, write_csv
 from cattern.tuning.space import edge_warnings
 
 BACKENDS = ("loky", "dask")
+# At most this many bytes of paused runs (pickled trainers) are kept between
+# halving's rungs; a run past it starts again from scratch at its next rung.
+PAUSED_BYTES = 2**30
 
 
 @dataclass
@@ -66,13 +71,24 @@ def check_config(config):
     ExperimentConfig.from_dict({**config, "seed": 0})  # raises, naming the bad option
 
 
-def _train_one(config, data, seed):
-    """Train one config on ``data`` = (X, y, X_val, y_val) with ``seed``; return (model, history)."""
+def _train_one(config, data, seed, paused=None):
+    """Train one config on ``data`` = (X, y, X_val, y_val) with ``seed``; return the trainer.
+
+    With ``paused``, a trainer of the same config stopped after fewer
+    iterations, go on from there to ``config["num_iters"]`` instead: the
+    same run, bit for bit (:meth:`cattern.trainer.Trainer.extend`).
+    """
     X, y, X_val, y_val = data
-    return train_model(ExperimentConfig.from_dict({**config, "seed": seed}), X, y, X_val, y_val)
+    if paused is None:
+        trainer = build_trainer(ExperimentConfig.from_dict({**config, "seed": seed}), X, y, y_val)
+    else:
+        trainer = paused
+        trainer.extend(config["num_iters"])
+    trainer.fit(X, y, X_val, y_val)
+    return trainer
 
 
-def _train_limited(config, data, seed, blas_threads):
+def _train_limited(config, data, seed, blas_threads, paused=None):
     """:func:`_train_one` with BLAS limited to ``blas_threads`` threads in this process.
 
     The limit is set here, inside the worker, since a parent's limit does not
@@ -82,24 +98,33 @@ def _train_limited(config, data, seed, blas_threads):
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=blas_threads, user_api="blas"):
-        return _train_one(config, data, seed)
+        return _train_one(config, data, seed, paused)
 
 
-def _run(config, iters, seed, data, blas_threads):
-    """Train ``config`` for ``iters`` iterations in a worker; return (outcome dict, model or None)."""
+def _run(config, iters, seed, data, blas_threads, paused=None):
+    """Train ``config`` for ``iters`` iterations in a worker, going on from ``paused``
+    (a pickled trainer of a shorter run of it) when given.
+
+    Returns (outcome dict, trainer or None). The trainer comes back whole, so
+    that a later, longer run of the config can go on from it.
+    """
     start = time.perf_counter()
+    # The paused trainer travels pickled: joblib would hand its large arrays
+    # to the worker as read-only memory maps, and training writes to them.
+    paused = pickle.loads(paused) if paused is not None else None
+    resumed_from = paused.steps_done if paused is not None else None
     try:
-        model, history = _train_limited({**config, "num_iters": iters}, data, seed, blas_threads)
+        trainer = _train_limited({**config, "num_iters": iters}, data, seed, blas_threads, paused)
     except DivergedError as err:
         return {"status": DIVERGED, "val_acc": None, "val_loss": None, "train_acc": None,
-                "seconds": time.perf_counter() - start, "error": str(err)}, None
+                "seconds": time.perf_counter() - start, "resumed_from": resumed_from, "error": str(err)}, None
     _, _, X_val, y_val = data
-    scores = model.loss(X_val)                                            # (N_val, C)
+    scores = trainer.model.loss(X_val)                                    # (N_val, C)
     val_loss, _ = softmax_loss(scores.astype(np.float64), y_val)
     outcome = {"status": OK, "val_acc": float(np.mean(np.argmax(scores, axis=1) == y_val)),
-               "val_loss": float(val_loss), "train_acc": history["train_acc_history"][-1],
-               "seconds": time.perf_counter() - start, "error": None}
-    return outcome, model
+               "val_loss": float(val_loss), "train_acc": trainer.history["train_acc_history"][-1],
+               "seconds": time.perf_counter() - start, "resumed_from": resumed_from, "error": None}
+    return outcome, trainer
 
 
 # ----------------------------------------------------------------------
@@ -120,7 +145,10 @@ class _Runner:
             raise ValueError(f"blas_threads must be a positive integer; got {blas_threads!r}")
         self.data, self.seed, self.log, self.blas_threads = data, seed, log, blas_threads
         self.n_jobs, self.backend, self.scheduler, self.progress = n_jobs, backend, scheduler, progress
-        self.models = {}  # key -> model, for runs trained by this process
+        self.models = {}  # key -> model, for full runs trained by this process
+        # config key -> (iterations done, pickled trainer): shorter runs that a
+        # longer run of the same config (halving's next rung) goes on from.
+        self.paused = {}
 
     def run(self, tasks, rung=None, desc="search"):
         """Train each (config, iters) not yet in the log; return the rows of all tasks, in task order."""
@@ -128,33 +156,55 @@ class _Runner:
         todo = [(key, config, iters) for key, (config, iters) in zip(keys, tasks)
                 if self.log.get(key) is None]
         todo = list({key: (key, c, i) for key, c, i in todo}.values())  # the same run once
+        # Paused runs of configs not asked for again (halving dropped them) go.
+        wanted = {run_key(config, self.seed) for config, _ in tasks}
+        self.paused = {k: v for k, v in self.paused.items() if k in wanted}
         bar = tqdm(total=len(todo), desc=desc, unit="run", disable=not self.progress or not todo)
-        for (key, config, iters), (outcome, model) in self._map(todo):
+        for (key, config, iters), (outcome, trainer) in self._map(todo):
             full = config["num_iters"]
             self.log.append({
                 "key": key, "config": config, "seed": self.seed,
                 "train_seed": train_seed(config, self.seed), "iters": iters,
                 "budget": iters / full, "rung": rung, **outcome,
             })
-            if model is not None:
-                self.models[key] = model
+            if trainer is not None:
+                self._keep(key, config, iters, trainer)
             bar.update(1)
             if outcome["val_acc"] is not None:
                 bar.set_postfix_str(f"last val {outcome['val_acc']:.4f}", refresh=False)
         bar.close()
         return [self.log.get(key) for key in keys]
 
+    def _keep(self, key, config, iters, trainer):
+        """Keep what later runs need: a full run's model, a shorter run's trainer to go on from."""
+        config_key = run_key(config, self.seed)
+        if iters == config["num_iters"]:
+            self.models[key] = trainer.model
+            self.paused.pop(config_key, None)
+        elif trainer.can_extend():
+            blob = pickle.dumps(trainer, protocol=pickle.HIGHEST_PROTOCOL)
+            # Past the limit a run is not kept; its next rung trains from
+            # scratch, which costs time but gives the same numbers.
+            if sum(len(b) for _, b in self.paused.values()) + len(blob) <= PAUSED_BYTES:
+                self.paused[config_key] = (iters, blob)
+
+    def _paused(self, config, iters):
+        """(iterations done, pickled trainer) of a shorter run of ``config`` to go on from, or (0, None)."""
+        done, blob = self.paused.get(run_key(config, self.seed), (0, None))
+        return (done, blob) if done < iters else (0, None)
+
     def _map(self, todo):
-        """Yield (task, (outcome, model)) as each task finishes."""
+        """Yield (task, (outcome, trainer)) as each task finishes."""
         if not todo:
             return
         # Longest runs first, so that no worker sits idle at the end while
         # another finishes a long run; the order changes no number.
-        todo = sorted(todo, key=lambda task: -_cost(task[1], task[2]))
-        args = [(config, iters, train_seed(config, self.seed)) for _, config, iters in todo]
+        todo = sorted(todo, key=lambda task: -_cost(task[1], task[2] - self._paused(task[1], task[2])[0]))
+        args = [(config, iters, train_seed(config, self.seed), self._paused(config, iters)[1])
+                for _, config, iters in todo]
         if self.backend == "loky" and (self.n_jobs == 1 or len(todo) == 1):
-            for task, (config, iters, seed) in zip(todo, args):  # one run at a time, in this process
-                yield task, _run(config, iters, seed, self.data, self.blas_threads)
+            for task, (config, iters, seed, paused) in zip(todo, args):  # one run at a time, in this process
+                yield task, _run(config, iters, seed, self.data, self.blas_threads, paused)
             return
         yield from self._map_parallel(todo, args)
 
@@ -180,8 +230,8 @@ class _Runner:
                 # Each task runs for seconds: dispatch them one by one, in
                 # order, and take results as they finish.
                 results = Parallel(batch_size=1, return_as="generator_unordered")(
-                    delayed(_run_indexed)(i, config, iters, seed, X, y, X_val, y_val, threads)
-                    for i, (config, iters, seed) in enumerate(args)
+                    delayed(_run_indexed)(i, config, iters, seed, X, y, X_val, y_val, threads, paused)
+                    for i, (config, iters, seed, paused) in enumerate(args)
                 )
                 for index, result in results:
                     yield todo[index], result
@@ -195,9 +245,9 @@ def _cost(config, iters):
     return iters * config.get("batch_size", 1) * config.get("hidden_size", 1)
 
 
-def _run_indexed(index, config, iters, seed, X, y, X_val, y_val, blas_threads):
+def _run_indexed(index, config, iters, seed, X, y, X_val, y_val, blas_threads, paused):
     """:func:`_run` tagged with the task's index, so unordered results find their task."""
-    return index, _run(config, iters, seed, (X, y, X_val, y_val), blas_threads)
+    return index, _run(config, iters, seed, (X, y, X_val, y_val), blas_threads, paused)
 
 
 # ----------------------------------------------------------------------
@@ -284,6 +334,6 @@ def _outcome(configs, rows, runner):
     if model is None:
         # The best run came from a resumed file: train it again, which gives
         # the same net since its seed derives from its config.
-        model, _ = _train_limited(best["config"], runner.data, best["train_seed"], runner.blas_threads)
+        model = _train_limited(best["config"], runner.data, best["train_seed"], runner.blas_threads).model
     return SearchOutcome(results=rows, best_config=best["config"], best_model=model, best_row=best,
                          edge_warnings=edge_warnings(configs, best["config"]))
