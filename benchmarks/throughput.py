@@ -12,13 +12,18 @@ Measures, in one run on this machine:
 - the "floor": the gather, the two big GEMMs and W1's momentum update alone
   (``run_floor``), the least a NumPy momentum-SGD step must do; floor /
   pytorch bounds how far ahead of PyTorch any NumPy loop can be, and the
-  floor's share of the ceiling bounds any NumPy loop's share.
+  floor's share of the ceiling bounds any NumPy loop's share;
+- then (unless ``--no-search``) the wall time of a search preset (the seed's
+  72-config grid by default) on real MNIST, in full and with successive
+  halving, 2 workers x 1 BLAS thread, each against its FLOP-limit time: its
+  training FLOPs at the ceiling (``benchmarks/search_time.py``, which also
+  runs alone).
 
 The libraries are measured in alternation, several rounds, and the median
 is reported, so that a slow moment of the machine does not land on one of them.
 
-    python benchmarks/throughput.py            # prints a Markdown table
-    python benchmarks/throughput.py --rounds 7 --json out.json
+    python benchmarks/throughput.py            # prints two Markdown tables (about 4 minutes)
+    python benchmarks/throughput.py --no-search --rounds 7 --json out.json
 """
 import argparse
 import json
@@ -32,29 +37,10 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-D, C = 784, 10
+from flops import C, D, sgemm_ceiling, step_flops  # benchmarks/ is on sys.path
+
 N = 12_800  # examples per measured epoch (divisible by both batch sizes)
 LR, MOMENTUM, REG = 1e-2, 0.9, 1e-4
-
-
-def step_flops(B, H):
-    return 4 * B * D * H + 6 * B * H * C
-
-
-def sgemm_ceiling(sizes=(1024, 2048, 3072), reps=5):
-    """Best float32 GEMM rate, GFLOP/s, over square sizes."""
-    best = 0.0
-    rng = np.random.default_rng(0)
-    for n in sizes:
-        a = rng.standard_normal((n, n), dtype=np.float32)
-        b = rng.standard_normal((n, n), dtype=np.float32)
-        c = np.empty_like(a)
-        np.matmul(a, b, out=c)
-        for _ in range(reps):
-            t = time.perf_counter()
-            np.matmul(a, b, out=c)
-            best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
-    return best
 
 
 def data(seed=0):
@@ -158,6 +144,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--shapes", default="100x200,1024x256", help="HxB,HxB,...")
     parser.add_argument("--skip", default="", help="comma-separated runners to skip")
+    parser.add_argument("--search", default="seed-72", metavar="PRESET",
+                        help="the search preset to time, full and with halving (default: seed-72)")
+    parser.add_argument("--no-search", action="store_true", help="measure throughput only")
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args(argv)
 
@@ -204,9 +193,30 @@ def main(argv=None):
         for (H, B) in shapes:
             bound = statistics.median(rates[(H, B), "floor"]) / statistics.median(rates[(H, B), "pytorch"])
             print(f"H={H}, B={B}: the floor is {bound:.2f}x PyTorch, the most any NumPy loop can reach here")
+    if not args.no_search:
+        out["search"] = search_table(args.search, ceiling)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)
+
+
+def search_table(preset, ceiling):
+    """Time the preset's grid and its halving on MNIST; print them against the FLOP limit."""
+    import search_time
+
+    summary = search_time.measure(preset, ceiling=ceiling)
+    grid, halving = summary["grid"], summary["halving"]
+    print(f"\n{preset} search on MNIST, 2 workers x 1 BLAS thread; load average "
+          f"{summary['load_before'][0]:.1f} before, {summary['load_after'][0]:.1f} after; "
+          f"FLOP limit = training FLOPs at {ceiling:.1f} GFLOP/s\n")
+    print("| search | runs | wall time | FLOP-limit time | wall / FLOP limit | best validation |")
+    print("|---|---|---|---|---|---|")
+    for name, row in (("grid", grid), ("halving", halving)):
+        share = "" if name == "grid" else f" ({summary['halving_time_ratio']:.2f} of the grid)"
+        gap = "" if name == "grid" else f" (gap {summary['halving_gap']:.4f})"
+        print(f"| {name} | {row['runs']} | {row['seconds']:.1f} s{share} | {row['flop_limit_seconds']:.1f} s | "
+              f"{row['wall_over_flop_limit']:.2f}x | {row['best_val_acc']:.4f}{gap} |")
+    return summary
 
 
 if __name__ == "__main__":
