@@ -22,6 +22,14 @@ def test_a_search_on_a_local_dask_cluster_equals_the_serial_search(tmp_path):
         path = tmp_path / "results.jsonl"
         on_dask = run_search(configs, X, y, X_val, y_val, seed=5, backend="dask",
                              scheduler=cluster.scheduler_address, results_path=path, progress=False)
+        # Halving's paused runs travel to the cluster's workers and back, and go on exactly.
+        halving = dict(seed=5, halving=True, eta=3, min_iters=5, progress=False)
+        halved_on_dask = run_search(configs, X, y, X_val, y_val, backend="dask",
+                                    scheduler=cluster.scheduler_address, **halving)
+    halved = run_search(configs, X, y, X_val, y_val, n_jobs=1, **halving)
+    assert [(r["key"], r["val_loss"], r["resumed_from"]) for r in halved_on_dask.results] == \
+           [(r["key"], r["val_loss"], r["resumed_from"]) for r in halved.results]
+    assert any(r["resumed_from"] for r in halved_on_dask.results)
 
     assert [(r["key"], r["status"], r["val_acc"]) for r in on_dask.results] == \
            [(r["key"], r["status"], r["val_acc"]) for r in serial.results]
