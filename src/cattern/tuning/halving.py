@@ -26,9 +26,10 @@ parameters, velocities, random state, place in the epoch) and trains only
 the new steps, with the same numbers, bit for bit, as training from the
 start. It trains from the start instead when going on would not be exact
 (:meth:`cattern.trainer.Trainer.can_extend`), when the paused runs would
-pass ``cattern.tuning.search.PAUSED_BYTES`` (1 GiB), or when an interrupted search is rerun. When
-``min_iters`` makes two rungs of a config equally long, the second finds the
-first's run already in the results and costs nothing.
+pass ``cattern.tuning.search.PAUSED_BYTES`` (1 GiB), or when an interrupted
+search is rerun. When ``min_iters`` makes two rungs of a config equally
+long, the second finds the first's run already in the results and costs
+nothing.
 
 For the seed's 72 configs (2000 or 3000 iterations), eta = 3 and min_iters =
 200: R = 2, since 3000 / 27 < 200 <= 3000 / 9; 72 configs at 1/9 of their

@@ -101,9 +101,9 @@ def _train_limited(config, data, seed, blas_threads, paused=None):
         return _train_one(config, data, seed, paused)
 
 
-def _run(config, iters, seed, data, blas_threads, paused=None):
-    """Train ``config`` for ``iters`` iterations in a worker, going on from ``paused``
-    (a pickled trainer of a shorter run of it) when given.
+def _run(config, iters, seed, data, blas_threads, paused_pickle=None):
+    """Train ``config`` for ``iters`` iterations in a worker, going on from
+    ``paused_pickle`` (a pickled trainer of a shorter run of it) when given.
 
     Returns (outcome dict, trainer or None). The trainer comes back whole, so
     that a later, longer run of the config can go on from it.
@@ -111,7 +111,7 @@ def _run(config, iters, seed, data, blas_threads, paused=None):
     start = time.perf_counter()
     # The paused trainer travels pickled: joblib would hand its large arrays
     # to the worker as read-only memory maps, and training writes to them.
-    paused = pickle.loads(paused) if paused is not None else None
+    paused = pickle.loads(paused_pickle) if paused_pickle is not None else None
     resumed_from = paused.steps_done if paused is not None else None
     try:
         trainer = _train_limited({**config, "num_iters": iters}, data, seed, blas_threads, paused)
@@ -245,9 +245,9 @@ def _cost(config, iters):
     return iters * config.get("batch_size", 1) * config.get("hidden_size", 1)
 
 
-def _run_indexed(index, config, iters, seed, X, y, X_val, y_val, blas_threads, paused):
+def _run_indexed(index, config, iters, seed, X, y, X_val, y_val, blas_threads, paused_pickle):
     """:func:`_run` tagged with the task's index, so unordered results find their task."""
-    return index, _run(config, iters, seed, (X, y, X_val, y_val), blas_threads, paused)
+    return index, _run(config, iters, seed, (X, y, X_val, y_val), blas_threads, paused_pickle)
 
 
 # ----------------------------------------------------------------------
