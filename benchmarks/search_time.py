@@ -53,9 +53,13 @@ def train_gflop(rows):
     """
     defaults = ExperimentConfig()
     runs = {row["key"]: row for row in rows}  # a run two rungs share was trained once
-    return sum((row["iters"] - (row.get("resumed_from") or 0)) * step_flops(row["config"].get("batch_size", defaults.batch_size),
-                                         row["config"].get("hidden_size", defaults.hidden_size))
-               for row in runs.values()) / 1e9
+    flops = 0
+    for row in runs.values():
+        new_iters = row["iters"] - (row.get("resumed_from") or 0)
+        config = row["config"]
+        flops += new_iters * step_flops(config.get("batch_size", defaults.batch_size),
+                                        config.get("hidden_size", defaults.hidden_size))
+    return flops / 1e9
 
 
 def timed_search(configs, data, out_dir, name, ceiling, **kwargs):

@@ -22,7 +22,7 @@ Measures, in one run on this machine:
 The libraries are measured in alternation, several rounds, and the median
 is reported, so that a slow moment of the machine does not land on one of them.
 
-    python benchmarks/throughput.py            # prints two Markdown tables (about 4 minutes)
+    python benchmarks/throughput.py            # prints two Markdown tables (about 5 minutes)
     python benchmarks/throughput.py --no-search --rounds 7 --json out.json
 """
 import argparse

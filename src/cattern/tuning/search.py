@@ -199,9 +199,9 @@ class _Runner:
             return
         # Longest runs first, so that no worker sits idle at the end while
         # another finishes a long run; the order changes no number.
-        todo = sorted(todo, key=lambda task: -_cost(task[1], task[2] - self._paused(task[1], task[2])[0]))
-        args = [(config, iters, train_seed(config, self.seed), self._paused(config, iters)[1])
-                for _, config, iters in todo]
+        paused = {key: self._paused(config, iters) for key, config, iters in todo}
+        todo = sorted(todo, key=lambda task: -_cost(task[1], task[2] - paused[task[0]][0]))
+        args = [(config, iters, train_seed(config, self.seed), paused[key][1]) for key, config, iters in todo]
         if self.backend == "loky" and (self.n_jobs == 1 or len(todo) == 1):
             for task, (config, iters, seed, paused) in zip(todo, args):  # one run at a time, in this process
                 yield task, _run(config, iters, seed, self.data, self.blas_threads, paused)
