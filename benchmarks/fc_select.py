@@ -19,7 +19,7 @@ import numpy as np
 from cattern.augment import Augmenter
 from cattern.models import FullyConnectedNet
 from cattern.trainer import Callback, TrainConfig, Trainer
-from mnist_data.load_mnist import read_data_sets
+from cattern.data.splits import load_split
 
 MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "mnist")
 LOG = os.path.join(os.path.dirname(__file__), "results", "fc_runs.jsonl")
@@ -74,11 +74,9 @@ def main():
     p.add_argument("--time-limit", type=float, default=None)
     args = p.parse_args()
 
-    X_train, y_train, X_val, y_val, X_test, y_test = read_data_sets(MNIST_DIR, verbose=False)
-    del X_test, y_test  # selection never sees the test set
-    X_train, X_val = X_train.reshape(len(X_train), -1), X_val.reshape(len(X_val), -1)
-    mean = X_train.mean(axis=0)
-    X_train, X_val = X_train - mean, X_val - mean
+    split = load_split(MNIST_DIR, pixel_scale=1.0, verbose=False)  # selection never uses split.test
+    X_train, y_train, X_val, y_val = split.X_train, split.y_train, split.X_val, split.y_val
+    mean = split.preprocessing.mean_image
 
     augment = None
     if args.shift or args.rotate or args.scale or args.elastic_alpha:

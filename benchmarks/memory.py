@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cattern.models import TwoLayerNet
-from mnist_data.load_mnist import read_data_sets
+from cattern.data.mnist import read_data_sets
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
 

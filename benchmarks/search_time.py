@@ -23,12 +23,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 from cattern.experiment import ExperimentConfig
 from cattern.tuning import format_table, preset_configs, run_search
 from flops import sgemm_ceiling, step_flops  # benchmarks/ is on sys.path
-from mnist_data.load_mnist import read_data_sets
+from cattern.data.splits import load_split
+from cattern.tuning.search import check_configs, pixel_scale_of
 
 
 _SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets", "mnist")
@@ -36,12 +36,10 @@ _SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
 DATA_DIR = _SHARED if os.path.isdir(_SHARED) else "mnist_data"
 
 
-def load(data_dir):
-    """MNIST train and validation rows, float32, mean image subtracted."""
-    X, y, X_val, y_val, _, _ = read_data_sets(data_dir, verbose=False)
-    X, X_val = X.reshape(len(X), -1), X_val.reshape(len(X_val), -1)
-    mean = X.mean(axis=0, dtype=np.float64).astype(np.float32)
-    return X - mean, y, X_val - mean, y_val
+def load(data_dir, configs):
+    """MNIST train and validation rows, float32, preprocessed on the configs' pixel scale."""
+    split = load_split(data_dir, pixel_scale=pixel_scale_of(check_configs(configs)), verbose=False)
+    return split.X_train, split.y_train, split.X_val, split.y_val
 
 
 def train_gflop(rows):
@@ -93,8 +91,8 @@ def measure(preset="seed-72", data_dir=DATA_DIR, n_jobs=2, seed=0, eta=3, min_it
     ``ceiling`` (GFLOP/s) is measured here, with the process's BLAS threads,
     unless given: the search's workers x threads use the same cores.
     """
-    data = load(data_dir)
     configs = preset_configs(preset)
+    data = load(data_dir, configs)
     out_dir = out or tempfile.mkdtemp(prefix="search_time_")
     os.makedirs(out_dir, exist_ok=True)
     ceiling = ceiling or sgemm_ceiling()

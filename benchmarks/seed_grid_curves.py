@@ -73,8 +73,8 @@ def main(argv=None):
     parser.add_argument("--load", help="read the curves from a --json file instead of training")
     args = parser.parse_args(argv)
 
-    data = load(args.data_dir)
     configs = preset_configs(args.preset)
+    data = load(args.data_dir, configs)
     if args.load:
         with open(args.load) as f:
             runs = [(r["val_acc_per_epoch"], r["val_loss_per_epoch"], r["iters_per_epoch"])

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cattern.data.splits import load_raw, prepare
 from cattern.neural_net import TwoLayerNet
-from mnist_data.load_mnist import read_data_sets
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
 # (learning rate, reg, hidden, iterations, batch): the seed's best, and a few more.
@@ -23,15 +23,12 @@ CONFIGS = [(1e-3, 0.01, 100, 3000, 400), (1e-3, 0.05, 50, 2000, 200), (1e-4, 0.0
 
 
 def main():
-    X_train, y_train, X_val, y_val, _, _ = read_data_sets(
-        str(SHARED) if SHARED.is_dir() else "mnist_data", verbose=False)
+    raw = load_raw(SHARED if SHARED.is_dir() else None, verbose=False)
     print("| lr | reg | hidden | iters | batch | pixel scale | val acc | loss at 1000 | seconds |")
     print("|---|---|---|---|---|---|---|---|---|")
     for scale in (1.0, 255.0):
-        Xt = X_train.reshape(len(X_train), -1) * np.float32(scale)
-        Xv = X_val.reshape(len(X_val), -1) * np.float32(scale)
-        mean = Xt.mean(axis=0)
-        Xt, Xv = Xt - mean, Xv - mean
+        split = prepare(raw, scale)
+        Xt, y_train, Xv, y_val = split.X_train, split.y_train, split.X_val, split.y_val
         for lr, reg, hidden, iters, batch in CONFIGS:
             np.random.seed(0)
             net = TwoLayerNet(784, hidden, 10, dtype=np.float32)

@@ -128,13 +128,14 @@ def run_floor(H, B, X, y, epochs):
     them could be ahead of PyTorch here.
     """
     from cattern import optim
+    from cattern.workspace import row_blocks
 
     rng = np.random.default_rng(0)
     W1 = (1e-2 * rng.standard_normal((D, H))).astype(np.float32)
     hidden = np.empty((B, H), dtype=np.float32)
     dW1 = np.empty_like(W1)
     xb = np.empty((B, D), dtype=np.float32)
-    slots = [(rows, {"learning_rate": LR, "momentum": MOMENTUM}) for rows in optim.row_blocks(W1)]
+    slots = [(rows, {"learning_rate": LR, "momentum": MOMENTUM}) for rows in row_blocks(W1)]
     t = time.perf_counter()
     for _ in range(epochs):
         order = rng.permutation(N)

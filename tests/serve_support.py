@@ -28,24 +28,29 @@ TINY = dict(hidden_size=50, std=0.01, dtype="float32", learning_rate=0.1, learni
 
 @functools.lru_cache(maxsize=None)
 def mnist():
-    """(X_train, y_train, X_val, y_val, X_test, y_test) as the loader gives them."""
-    from mnist_data.load_mnist import read_data_sets
-    return read_data_sets(str(MNIST_DIR), verbose=False)
+    """MNIST split as cattern's data module gives it (a RawData: uint8 images)."""
+    from cattern.data.splits import load_raw
+    return load_raw(MNIST_DIR, verbose=False)
+
+
+def mnist_test_pixels():
+    """(X_test (10000, 784) float32 in [0, 1], as the page sends pixels; y_test (10000,))."""
+    data = mnist()
+    return (data.X_test.reshape(len(data.X_test), -1) / np.float32(255)).astype(np.float32), data.y_test
 
 
 @functools.lru_cache(maxsize=None)
 def tiny_model_file(folder):
     """Train the TINY net and save it to ``folder``/tiny.npz; returns the path."""
+    from cattern.data.splits import prepare
     from cattern.experiment import ExperimentConfig, train_model
     from cattern.model_io import save_model
 
-    X_train, y_train, X_val, y_val, _, _ = mnist()
-    rows = lambda X: X.reshape(len(X), -1)  # noqa: E731
-    mean_image = rows(X_train).mean(axis=0, dtype=np.float64).astype(np.float32)
     cfg = ExperimentConfig(**TINY)
-    model, history = train_model(cfg, rows(X_train) - mean_image, y_train, rows(X_val) - mean_image, y_val)
+    split = prepare(mnist(), cfg.pixel_scale)
+    model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val)
     path = Path(folder) / "tiny.npz"
-    save_model(path, model, mean_image=mean_image, config=cfg, history=history)
+    save_model(path, model, preprocessing=split.preprocessing, config=cfg, history=history)
     return path
 
 

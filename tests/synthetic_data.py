@@ -1,30 +1,47 @@
-"""A tiny MNIST look-alike for fast tests: 8 x 8 images of 4 classes, pixels in [0, 1].
+"""A tiny MNIST look-alike for fast tests: 8 x 8 images of 4 classes, in MNIST's four files.
 
 Class c lights up row 2c-ish and column 2c-ish of the image, plus noise, so a
-small net separates the classes within a few hundred steps.
+small net separates the classes within a few hundred steps. The files go
+into a folder in MNIST's idx format and names, so tests use cattern's real
+data path: ``--data-dir FOLDER --no-verify --validation-size 100``.
 """
 import numpy as np
 
+from cattern.data.idx import write_idx
+from cattern.data.splits import load_raw
+
 SIDE = 8
 NUM_CLASSES = 4
+N_VAL = 100
 
 
 def make_images(n, seed):
-    """(n, 8, 8, 1) float32 images in [0, 1] and (n,) int64 labels."""
+    """(n, 8, 8) uint8 images and (n,) uint8 labels."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, NUM_CLASSES, size=n)
     X = 0.3 * rng.random((n, SIDE, SIDE))
     for i, c in enumerate(y):
         X[i, 2 * c: 2 * c + 2, :] += 0.6
         X[i, :, 2 * c: 2 * c + 2] += 0.3
-    return np.clip(X, 0, 1).astype(np.float32)[..., np.newaxis], y.astype(np.int64)
+    return np.rint(np.clip(X, 0, 1) * 255).astype(np.uint8), y.astype(np.uint8)
 
 
-def write_npz(path, n_train=300, n_val=100, n_test=120, seed=0):
-    """Write the six arrays cattern's hidden ``--data`` option reads; return path."""
-    X_train, y_train = make_images(n_train, seed)
-    X_val, y_val = make_images(n_val, seed + 1)
-    X_test, y_test = make_images(n_test, seed + 2)
-    np.savez(path, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
-             X_test=X_test, y_test=y_test)
-    return path
+def write_mnist_dir(folder, n_train=300, n_test=120, seed=0):
+    """Write MNIST's four files into ``folder`` (created): n_train + N_VAL training
+    images (the first N_VAL validate) and n_test test images. Returns ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n, offset in (("train", n_train + N_VAL, 0), ("t10k", n_test, 2)):
+        images, labels = make_images(n, seed + offset)
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+def data_options(folder):
+    """The command-line options that read ``folder`` as the data."""
+    return ["--data-dir", str(folder), "--no-verify", "--validation-size", str(N_VAL)]
+
+
+def raw(folder):
+    """The :class:`~cattern.data.splits.RawData` of ``folder``."""
+    return load_raw(folder, validation_size=N_VAL, verify=False, verbose=False)

@@ -189,7 +189,10 @@ def test_fc_nets_save_and_load_with_their_batchnorm_statistics(tmp_path, normali
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((60, 16)).astype(np.float32), rng.integers(0, 3, 60)
     model, history = train_model(cfg, X, y, X, y)
-    save_model(tmp_path / "fc.npz", model, mean_image=np.zeros(16), config=cfg, history=history)
+    from cattern.data.splits import Preprocessing
+
+    save_model(tmp_path / "fc.npz", model, preprocessing=Preprocessing(1.0, np.zeros(16, np.float32)),
+               config=cfg, history=history)
     saved = load_model(tmp_path / "fc.npz")
     assert isinstance(saved.model, FullyConnectedNet) and saved.model.hidden_dims == [12, 8]
     for name, value in model.buffers.items():

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from cattern.evaluation import confusion_matrix
 from cattern.viz import figures
 
 
@@ -61,7 +62,7 @@ def test_digits_grid_shows_the_images():
 def test_confusion_matrix_counts_and_figure():
     y_true = np.array([0, 0, 1, 2, 2, 2])
     y_pred = np.array([0, 1, 1, 2, 2, 0])
-    counts = figures.confusion_matrix(y_true, y_pred, 3)
+    counts = confusion_matrix(y_true, y_pred, 3)
     np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
     ax = figures.confusion_figure(counts).axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("Predicted label", "True label")

@@ -2,13 +2,12 @@
 import json
 
 import numpy as np
-import pytest
 from matplotlib.image import imread
 
 from cattern import lab
 from cattern.cli import main
 from cattern.model_io import load_model
-from synthetic_data import write_npz
+from synthetic_data import N_VAL, data_options, raw, write_mnist_dir
 
 # A tiny search for the synthetic data: two configs, a few hundred steps.
 TINY_SEARCH = [
@@ -24,33 +23,9 @@ def test_toy_sections_reproduce_the_seed():
     loss, diff = lab.check_toy_loss(net, X, y)
     assert diff < 1e-12 and abs(loss - 1.30378789133) < 1e-10
     errors = lab.gradient_check_table(net, X, y)
-    assert list(errors) == ["W1", "b1", "W2", "b2"]
+    assert list(errors) == ["W1", "W2", "b1", "b2"]  # the order the seed prints them in
     assert max(errors.values()) < 1e-8
     assert lab.train_toy(net, X, y) < 0.05
-
-
-def test_prepare_subtracts_the_training_mean_and_makes_rows():
-    rng = np.random.default_rng(0)
-    X_train, X_val, X_test = rng.random((6, 2, 2, 1)), rng.random((3, 2, 2, 1)), rng.random((4, 2, 2, 1))
-    data = lab.prepare(X_train, np.arange(6) % 2, X_val, np.zeros(3, int), X_test, np.ones(4, int))
-    mean = X_train.reshape(6, 4).mean(axis=0)
-    np.testing.assert_allclose(data["mean_image"], mean, rtol=1e-6)
-    np.testing.assert_allclose(data["X_val"], X_val.reshape(3, 4) - mean, atol=1e-6)
-    np.testing.assert_allclose(data["X_train"].mean(axis=0), 0, atol=1e-6)
-    assert data["X_test"] is X_test  # not read: TestSet converts it when it is used
-
-
-def test_the_test_set_counts_its_uses_and_refuses_a_second():
-    class Constant:
-        def predict(self, X):
-            return np.zeros(len(X), dtype=int)
-
-    test_set = lab.TestSet(np.zeros((4, 2)), np.array([0, 0, 1, 0]))
-    assert test_set.shape == (4, 2) and test_set.uses == 0
-    assert test_set.accuracy(Constant()) == 0.75
-    assert test_set.uses == 1
-    with pytest.raises(RuntimeError, match="used 1 time"):
-        test_set.accuracy(Constant())
 
 
 def test_quick_mode_reads_the_environment(monkeypatch):
@@ -62,19 +37,11 @@ def test_quick_mode_reads_the_environment(monkeypatch):
     assert not lab.quick_mode()
 
 
-def test_data_file_errors(tmp_path):
-    np.savez(tmp_path / "partial.npz", X_train=np.zeros((2, 4)))
-    with pytest.raises(ValueError, match=r"lacks \['y_train'"):
-        lab.load_splits(data_file=tmp_path / "partial.npz")
-    (tmp_path / "junk.npz").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="cannot read data file"):
-        lab.load_splits(data_file=tmp_path / "junk.npz")
-
-
 def test_run_lab_on_synthetic_data(tmp_path, capsys):
-    data_file = write_npz(tmp_path / "synthetic.npz")
+    data_dir = write_mnist_dir(tmp_path / "mnist")
     out = tmp_path / "lab"
-    summary = lab.run_lab(out, data_file=data_file, search_configs=TINY_SEARCH, n_jobs=1, progress=False)
+    summary = lab.run_lab(out, data_dir=data_dir, validation_size=N_VAL, verify=False,
+                          search_configs=TINY_SEARCH, n_jobs=1, progress=False)
     printed = capsys.readouterr().out
     for line in ("scores difference", "seed: < 1e-07", "W1 max relative error", "validation accuracy",
                  "seed: 0.8922", "best validation accuracy", "test accuracy", "seed: > 0.963"):
@@ -87,15 +54,16 @@ def test_run_lab_on_synthetic_data(tmp_path, capsys):
         assert key in on_disk
     assert on_disk["test_set_uses"] == 1
     assert on_disk["best_hyperparameters"] == TINY_SEARCH[0]  # the rate that learns wins
-    assert [row["config"] for row in on_disk["search_results"]] == TINY_SEARCH
+    searched = [{name: row["config"][name] for name in TINY_SEARCH[0]} for row in on_disk["search_results"]]
+    assert searched == TINY_SEARCH
     for name in FIGURES:
         assert imread(out / name).ndim == 3
 
     # The saved best net is the one that was chosen: same validation accuracy from raw pixels.
-    X_train, y_train, X_val, y_val, X_test, y_test = lab.load_splits(data_file=data_file)
+    data = raw(data_dir)
     saved = load_model(out / "best_model.npz")
-    assert np.mean(saved.predict(X_val) == y_val) == on_disk["val_accuracy"]
-    assert np.mean(saved.predict(X_test) == y_test) == on_disk["test_accuracy"]
+    assert np.mean(saved.predict(data.X_val) == data.y_val) == on_disk["val_accuracy"]
+    assert np.mean(saved.predict(data.X_test) == data.y_test) == on_disk["test_accuracy"]
     assert on_disk["val_accuracy"] > 0.9
 
 
@@ -105,8 +73,8 @@ def test_cattern_lab_command(tmp_path, monkeypatch):
     from cattern.tuning import space
 
     monkeypatch.setitem(space.SEARCH_PRESETS, "tiny", TINY_SEARCH)
-    data_file = write_npz(tmp_path / "synthetic.npz")
-    status = main(["lab", "--out", str(tmp_path / "run"), "--data", str(data_file), "--n-jobs", "1",
+    data_dir = write_mnist_dir(tmp_path / "mnist")
+    status = main(["lab", "--out", str(tmp_path / "run"), *data_options(data_dir), "--n-jobs", "1",
                    "--no-progress", "--seed", "3", "--search-preset", "tiny"])
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["config"]["search_preset"] == "tiny" and summary["seed"] == 3
@@ -119,8 +87,8 @@ def test_cattern_lab_reports_a_missed_target(tmp_path, monkeypatch, capsys):
     from cattern.tuning import space
 
     monkeypatch.setitem(space.SEARCH_PRESETS, "hopeless", TINY_SEARCH[1:])  # a rate too small to learn
-    data_file = write_npz(tmp_path / "synthetic.npz")
-    status = main(["lab", "--out", str(tmp_path / "run"), "--data", str(data_file), "--n-jobs", "1",
+    data_dir = write_mnist_dir(tmp_path / "mnist")
+    status = main(["lab", "--out", str(tmp_path / "run"), *data_options(data_dir), "--n-jobs", "1",
                    "--no-progress", "--search-preset", "hopeless"])
     assert status == 1
     assert "missed the seed's target(s): val_accuracy > 0.974" in capsys.readouterr().out

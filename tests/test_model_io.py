@@ -6,6 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from cattern.data.splits import Preprocessing
 from cattern.experiment import ExperimentConfig, train_model
 from cattern.model_io import FORMAT_VERSION, ModelFileError, load_model, save_model
 
@@ -17,25 +18,25 @@ def trained():
     rng = np.random.default_rng(0)
     X = rng.random((120, D)).astype(np.float32)  # raw pixels in [0, 1]
     y = (X[:, :4].sum(axis=1) > 2).astype(np.int64) + 2 * (X[:, 4] > 0.5)
-    mean = X.mean(axis=0)
+    prep, rows = Preprocessing.fit(X, 1.0)
     cfg = ExperimentConfig(hidden_size=8, std=0.1, learning_rate=0.1, num_iters=60, batch_size=30)
-    model, history = train_model(cfg, X - mean, y, X - mean, y)
-    return X, y, mean, cfg, model, history
+    model, history = train_model(cfg, rows, y, rows, y)
+    return X, y, prep, cfg, model, history
 
 
 def test_round_trip_predicts_exactly_as_before(tmp_path, trained):
-    X, y, mean, cfg, model, history = trained
+    X, y, prep, cfg, model, history = trained
     path = tmp_path / "model.npz"
-    save_model(path, model, mean_image=mean, config=cfg, history=history)
+    save_model(path, model, preprocessing=prep, config=cfg, history=history)
     saved = load_model(path)
-    assert saved.experiment_config == cfg and saved.config == cfg.to_dict()
+    assert saved.config == cfg and saved.preprocessing.pixel_scale == 1.0
     assert saved.history == history
     for name, value in model.params.items():
         np.testing.assert_array_equal(saved.model.params[name], value)
         assert saved.model.params[name].dtype == value.dtype
-    np.testing.assert_array_equal(saved.model.scores(X - mean), model.scores(X - mean))
-    # predict takes raw pixels, flat or as images, and subtracts the mean itself
-    expected = model.predict(X - mean)
+    np.testing.assert_array_equal(saved.model.scores(prep.transform(X)), model.scores(prep.transform(X)))
+    # predict takes raw pixels, flat or as images, and preprocesses them itself
+    expected = model.predict(prep.transform(X))
     np.testing.assert_array_equal(saved.predict(X), expected)
     np.testing.assert_array_equal(saved.predict(X.reshape(-1, 4, 4, 1)), expected)
     probs = saved.predict_proba(X)
@@ -49,15 +50,16 @@ def test_float32_and_no_history(tmp_path):
     X, y = rng.random((40, D)), rng.integers(0, 3, 40)
     cfg = ExperimentConfig(hidden_size=5, dtype="float32", num_iters=3)
     model, _ = train_model(cfg, X, y, X, y)
-    save_model(tmp_path / "m.npz", model, mean_image=np.zeros(D), config=cfg.to_dict())
+    save_model(tmp_path / "m.npz", model, preprocessing=Preprocessing(1.0, np.zeros(D, np.float32)),
+               config=cfg.to_dict())
     saved = load_model(tmp_path / "m.npz")
     assert saved.history is None and saved.model.params["W1"].dtype == np.float32
     np.testing.assert_array_equal(saved.predict(X), model.predict(X))
 
 
 def test_a_wrong_input_width_is_explained(tmp_path, trained):
-    X, y, mean, cfg, model, history = trained
-    save_model(tmp_path / "m.npz", model, mean_image=mean, config=cfg)
+    X, y, prep, cfg, model, history = trained
+    save_model(tmp_path / "m.npz", model, preprocessing=prep, config=cfg)
     with pytest.raises(ValueError, match="each image has 9 pixels but the model takes 16"):
         load_model(tmp_path / "m.npz").predict(np.zeros((2, 3, 3)))
 
@@ -76,7 +78,10 @@ def _set(key, value):
 
 @pytest.mark.parametrize("change, message", [
     (lambda a: a.pop("mean_image"), r"missing \['mean_image'\]"),
-    (_set("format_version", np.array(FORMAT_VERSION + 1)), "format version 2, but this cattern reads version 1"),
+    (_set("format_version", np.array(FORMAT_VERSION + 1)), r"format version 3, but this cattern reads versions \[1, 2\]"),
+    (lambda a: a.pop("pixel_scale"), "missing 'pixel_scale'; a version 2 model file records"),
+    (_set("pixel_scale", np.array(255.0)), "'pixel_scale' is 255 but the config says 1"),
+    (_set("pixel_scale", np.array(-1.0)), "'pixel_scale' should be a single number > 0"),
     (_set("kind", np.array("transformer")), "unknown model kind 'transformer'"),
     (_set("config", np.array("{not json")), "'config' is not valid JSON"),
     (_set("config", np.array(json.dumps({"hidden_size": 8, "colour": 1}))), r"bad config: unknown config field"),
@@ -88,9 +93,9 @@ def _set(key, value):
     (_set("history", np.array([1, 2])), "'history' should be a single str"),
 ])
 def test_corrupt_files_give_clear_errors(tmp_path, trained, change, message):
-    X, y, mean, cfg, model, history = trained
+    X, y, prep, cfg, model, history = trained
     good = tmp_path / "good.npz"
-    save_model(good, model, mean_image=mean, config=cfg, history=history)
+    save_model(good, model, preprocessing=prep, config=cfg, history=history)
     bad = tmp_path / "bad.npz"
     rewrite(good, bad, change)
     with pytest.raises(ModelFileError, match=message):
@@ -120,9 +125,9 @@ def test_foreign_and_broken_files(tmp_path):
 
 
 def test_a_failed_save_leaves_the_old_file_untouched(tmp_path, trained, monkeypatch):
-    X, y, mean, cfg, model, history = trained
+    X, y, prep, cfg, model, history = trained
     path = tmp_path / "model.npz"
-    save_model(path, model, mean_image=mean, config=cfg, history=history)
+    save_model(path, model, preprocessing=prep, config=cfg, history=history)
     before = path.read_bytes()
 
     def explode(*args, **kwargs):
@@ -130,10 +135,50 @@ def test_a_failed_save_leaves_the_old_file_untouched(tmp_path, trained, monkeypa
 
     monkeypatch.setattr(np, "savez", explode)
     with pytest.raises(OSError, match="disk full"):
-        save_model(path, model, mean_image=mean, config=cfg)
+        save_model(path, model, preprocessing=prep, config=cfg)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
     with pytest.raises(ValueError, match="mean_image has 3 values but the model takes 16"):
-        save_model(path, model, mean_image=np.zeros(3), config=cfg)
+        save_model(path, model, preprocessing=Preprocessing(1.0, np.zeros(3)), config=cfg)
+    with pytest.raises(ValueError, match="the config says pixel_scale=1 but the preprocessing scales pixels to 255"):
+        save_model(path, model, preprocessing=Preprocessing(255.0, prep.mean_image), config=cfg)
     assert path.read_bytes() == before
     assert zipfile.is_zipfile(path)
+
+
+def test_the_pixel_scale_is_recorded_and_applied_on_load(tmp_path):
+    """A net trained on 0..255 pixels predicts from the same images given as uint8 or
+    as floats in [0, 1]; floats on its own 0..255 scale are refused, not misread."""
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, size=(90, 4, 4), dtype=np.uint8)
+    y = (images[:, 0, :2].sum(axis=1) > 255).astype(np.int64)
+    prep, rows = Preprocessing.fit(images, 255.0)
+    np.testing.assert_allclose(rows + prep.mean_image, images.reshape(90, -1))  # the 0..255 scale itself
+    cfg = ExperimentConfig(hidden_size=6, std=1e-3, learning_rate=1e-4, num_iters=40, batch_size=30,
+                           pixel_scale=255.0, dtype="float32")
+    model, _ = train_model(cfg, rows, y, rows, y)
+    save_model(tmp_path / "m.npz", model, preprocessing=prep, config=cfg)
+    saved = load_model(tmp_path / "m.npz")
+    assert saved.preprocessing.pixel_scale == 255.0 and saved.config.pixel_scale == 255.0
+    expected = model.predict(rows)
+    np.testing.assert_array_equal(saved.predict(images), expected)
+    np.testing.assert_array_equal(saved.predict(images / 255.0), expected)
+    with pytest.raises(ValueError, match=r"floats in \[0, 1\]; got float64 values in \[0, 255\]"):
+        saved.predict(images.astype(np.float64))
+
+
+def test_a_version_1_file_loads_as_trained_on_pixels_in_0_1(tmp_path, trained):
+    X, y, prep, cfg, model, history = trained
+    save_model(tmp_path / "v2.npz", model, preprocessing=prep, config=cfg)
+
+    def as_version_1(arrays):
+        arrays["format_version"] = np.array(1)
+        del arrays["pixel_scale"]
+        config = json.loads(str(arrays["config"]))
+        del config["pixel_scale"]
+        arrays["config"] = np.array(json.dumps(config))
+
+    rewrite(tmp_path / "v2.npz", tmp_path / "v1.npz", as_version_1)
+    saved = load_model(tmp_path / "v1.npz")
+    assert saved.preprocessing.pixel_scale == 1.0 and saved.config == cfg
+    np.testing.assert_array_equal(saved.predict(X), model.predict(prep.transform(X)))

@@ -6,7 +6,6 @@ never a 500, and the server keeps serving.
 """
 import base64
 import json
-import os
 import re
 import signal
 import subprocess
@@ -20,7 +19,7 @@ from cattern.preprocess import mnist_style
 from cattern.web.app import STATIC_DIR, TestDigits, create_app
 from cattern.web.payload import MAX_BODY_BYTES
 from cattern.web.server import background
-from serve_support import MNIST_DIR, mnist, needs_mnist, post_json, request, tiny_model_file
+from serve_support import MNIST_DIR, mnist, needs_mnist, post_json, request, mnist_test_pixels, tiny_model_file
 
 pytestmark = needs_mnist
 
@@ -39,8 +38,7 @@ def saved(model_path):
 
 @pytest.fixture(scope="module")
 def test_set():
-    *_, X_test, y_test = mnist()
-    return X_test.reshape(len(X_test), -1), y_test
+    return mnist_test_pixels()
 
 
 @pytest.fixture(scope="module")
@@ -339,10 +337,10 @@ def test_cattern_serve_without_model_or_data_says_what_to_do(monkeypatch, capsys
     from cattern.cli import main
     from cattern.cli import serve
 
-    def no_mnist(data_dir):
+    def no_mnist(args, verbose=True):
         raise OSError("MNIST is not in /nowhere and the mirrors did not answer")
 
-    monkeypatch.setattr(serve, "load_data", no_mnist)
+    monkeypatch.setattr(serve, "load_raw_from_args", no_mnist)
     assert main(["serve", "--port", "0", "--no-open"]) == 2
     err = capsys.readouterr().err
     assert "no MODEL given and MNIST could not be loaded" in err and "/nowhere" in err
@@ -358,12 +356,13 @@ def test_fully_connected_nets_are_served_too(tmp_path, test_set, options, units,
     from cattern.experiment import ExperimentConfig, train_model
     from cattern.model_io import save_model
 
-    X_train, y_train, X_val, y_val, _, _ = mnist()
-    X, X_v = X_train[:2000].reshape(2000, -1), X_val[:500].reshape(500, -1)
-    mean_image = X.mean(axis=0)
+    from cattern.data.splits import prepare
+
     cfg = ExperimentConfig(model="fc", dtype="float32", num_iters=30, learning_rate=0.05, **options)
-    model, history = train_model(cfg, X - mean_image, y_train[:2000], X_v - mean_image, y_val[:500])
-    save_model(tmp_path / "fc.npz", model, mean_image=mean_image, config=cfg, history=history)
+    split = prepare(mnist(), cfg.pixel_scale)
+    model, history = train_model(cfg, split.X_train[:2000], split.y_train[:2000], split.X_val[:500],
+                                 split.y_val[:500])
+    save_model(tmp_path / "fc.npz", model, preprocessing=split.preprocessing, config=cfg, history=history)
     saved = load_model(tmp_path / "fc.npz")
     X_test, _ = test_set
     with background(create_app(saved)) as base:

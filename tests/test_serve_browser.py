@@ -19,7 +19,7 @@ from cattern.evaluation import evaluate
 from cattern.model_io import load_model
 from cattern.web.app import TestDigits, create_app
 from cattern.web.server import background
-from serve_support import mnist, needs_mnist, tiny_model_file
+from serve_support import needs_mnist, mnist_test_pixels, tiny_model_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As the machine's notes say: without the networking flags Chromium keeps
@@ -45,8 +45,7 @@ def saved(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def test_set():
-    *_, X_test, y_test = mnist()
-    return X_test.reshape(len(X_test), -1), y_test
+    return mnist_test_pixels()
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,35 @@ def test_fit_trains_the_same_net_as_the_trainer():
     assert clf.loss_curve_ == history["loss_history"]
 
 
+def test_an_fc_net_fits_through_the_same_config_as_cattern_train():
+    from cattern.experiment import ExperimentConfig, train_model
+    from cattern.models import FullyConnectedNet
+
+    X, y = blobs()
+    options = dict(model="fc", hidden_dims="12,8", normalization="batchnorm", dropout=0.1, dtype="float32",
+                   num_iters=60)
+    clf = CatternClassifier(**options, random_state=3).fit(X, y)
+    assert isinstance(clf.net_, FullyConnectedNet) and clf.net_.hidden_dims == [12, 8]
+    assert clf.score(X, y) > 0.9
+    params = {k: v for k, v in clf.get_params().items() if k not in ("random_state", "verbose")}
+    assert clf.config_ == ExperimentConfig(**params, seed=3)
+    # cattern's own path, given the estimator's config, trains the same net.
+    model, _ = train_model(clf.config_, X.astype(np.float32), y, X.astype(np.float32), y)
+    for key, value in model.params.items():
+        assert_array_equal(clf.net_.params[key], value)
+
+
+def test_the_hyperparameters_are_the_config_fields():
+    from cattern.experiment import ExperimentConfig
+    from cattern.sklearn import DEFAULTS, NOT_PARAMETERS
+
+    params = CatternClassifier().get_params()
+    fields = ExperimentConfig.__dataclass_fields__
+    assert set(params) == (set(fields) - set(NOT_PARAMETERS)) | {"random_state", "verbose"}
+    for name in set(params) - {"random_state", "verbose"}:
+        assert params[name] == DEFAULTS.get(name, fields[name].default), name
+
+
 def test_fit_uses_no_validation_data_and_records_history():
     X, y = blobs()
     clf = CatternClassifier(**FAST).fit(X, y)
@@ -149,19 +178,28 @@ def test_one_class_is_refused():
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(dtype="float16"), "dtype must be 'float32' or 'float64'; got 'float16'"),
+    (dict(dtype="float16"), r"dtype must be one of \['float32', 'float64'\]; got 'float16'"),
     (dict(dtype="banana"), "dtype must be"),
     (dict(learning_rate=0.0), "learning_rate"),
     (dict(num_iters=2.5), "num_iters"),
     (dict(hidden_size=0), "hidden_size"),
     (dict(update_rule="sgd_typo"), "sgd_typo"),
     (dict(random_state="seven"), "seven"),
+    (dict(dropout=0.5), "dropout=0.5: these options belong to the fc model"),
+    (dict(model="fc", dropout=1.5), r"dropout must be in \[0, 1\)"),
 ])
 def test_bad_hyperparameters_raise_at_fit(params, match):
     X, y = blobs(n=20)
     clf = CatternClassifier(**params)  # __init__ accepts anything, as scikit-learn requires
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
+
+
+def test_mixed_label_types_are_a_clear_error():
+    X, _ = blobs(n=20)
+    y = np.array(["a", 1] * 10, dtype=object)
+    with pytest.raises(ValueError, match=r"mixes labels of types \['number', 'str'\]"):
+        CatternClassifier(**FAST).fit(X, y)
 
 
 def test_divergence_raises():

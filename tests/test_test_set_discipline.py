@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
+import dataclasses
+
 import cattern.cli.train as cli_train
 from cattern.cli import main
-from cattern.lab import load_splits
-from synthetic_data import write_npz
+from synthetic_data import raw, write_mnist_dir
 
 
 class EarlyTestAccess(Exception):
@@ -64,19 +65,19 @@ def test_the_guard_refuses_early_use():
 @pytest.fixture
 def guarded_cli(tmp_path, monkeypatch):
     """``cattern train`` on synthetic data whose test arrays are guarded until training has returned."""
-    data_file = write_npz(tmp_path / "synthetic.npz")
-    X_train, y_train, X_val, y_val, X_test, y_test = load_splits(data_file=data_file)
-    guards = [Guarded(X_test), Guarded(y_test)]
-    monkeypatch.setattr(cli_train, "load_splits", lambda *a, **k: (X_train, y_train, X_val, y_val, *guards))
-    real_train_run = cli_train.train_run
+    data = raw(write_mnist_dir(tmp_path / "mnist"))
+    guards = [Guarded(data.X_test), Guarded(data.y_test)]
+    guarded = dataclasses.replace(data, X_test=guards[0], y_test=guards[1])
+    monkeypatch.setattr(cli_train, "load_raw_from_args", lambda *a, **k: guarded)
+    real_train_model = cli_train.train_model
 
-    def train_run_then_release(*args, **kwargs):
-        result = real_train_run(*args, **kwargs)   # training, early stopping, choice of the best epoch
+    def train_model_then_release(*args, **kwargs):
+        result = real_train_model(*args, **kwargs)   # training, early stopping, choice of the best epoch
         for guard in guards:
             guard.release()
         return result
 
-    monkeypatch.setattr(cli_train, "train_run", train_run_then_release)
+    monkeypatch.setattr(cli_train, "train_model", train_model_then_release)
     return tmp_path / "out", guards
 
 

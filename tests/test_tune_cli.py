@@ -50,8 +50,8 @@ def test_tune_prints_the_sorted_table_and_writes_the_csv_and_best_model(data_dir
         {("0.001", "16"), ("0.001", "32"), ("0.01", "16"), ("0.01", "32")}
 
     saved = load_model(tmp_path / "best_model.npz")
-    assert saved.config["learning_rate"] == float(table[0]["learning_rate"])
-    assert saved.config["seed"] == int(table[0]["train_seed"])
+    assert saved.config.learning_rate == float(table[0]["learning_rate"])
+    assert saved.config.seed == int(table[0]["train_seed"])
     assert "learning_rate=0.01 is the largest value searched" in err  # the edge warning
 
     # A rerun with the same --out trains nothing again and prints the same table.
@@ -100,7 +100,7 @@ def test_bad_options_end_with_a_message_not_a_traceback(data_dir, tmp_path, caps
 
 
 def test_boolean_options_read_false_as_false():
-    from cattern.cli.tune import parse_value
+    from cattern.cli.options import parse_value
 
     assert parse_value("restore_best", "false") is False
     assert parse_value("restore_best", "true") is True

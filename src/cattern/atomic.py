@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+"""Atomic writes: a reader sees the old file (or run) or the new one, never half of one.
 
 The bytes go to a temporary file in the destination's directory (so the final
 rename stays on one file system), which then replaces the destination in one
@@ -8,6 +8,7 @@ and the destination is left as it was.
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -42,3 +43,37 @@ def write_json(path, obj):
     text = json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n"
     with atomic_write(path, "w") as file:
         file.write(text)
+
+
+@contextlib.contextmanager
+def run_folder(out, owned, record):
+    """Write a run's files into a fresh folder, then move them into ``out`` together.
+
+    Yields the temporary folder (beside ``out``, so the moves stay on one
+    file system) to write into; ``out`` itself is made only when the run is
+    done. On a clean exit, ``record`` (the file that
+    says a run is complete, its summary) is removed from ``out`` first, then
+    every other name in ``owned`` that this run did not write (it would
+    describe an earlier run), then the new files are moved in, ``record``
+    last. So ``out`` never holds a record beside another run's files: at
+    worst, after a crash mid-move, it holds no record. On an error, ``out``
+    keeps what it had and the temporary folder is removed.
+
+    - out: the output folder (created at the end if missing)
+    - owned: every file name a run of this kind writes into ``out``
+    - record: the name of the summary file among them
+    """
+    out = Path(out)
+    out.absolute().parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.absolute().parent, prefix=f".{out.absolute().name}-"))
+    try:
+        yield tmp
+        out.mkdir(exist_ok=True)
+        written = {path.name for path in tmp.iterdir()}
+        for name in [record] + sorted(set(owned) - written - {record}):
+            with contextlib.suppress(FileNotFoundError):
+                (out / name).unlink()
+        for name in sorted(written - {record}) + sorted(written & {record}):
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

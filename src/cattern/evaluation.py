@@ -1,15 +1,14 @@
 """How good a saved model is on a labelled set: overall, per class, per half, and its confusions."""
 import numpy as np
 
-from cattern.viz.figures import confusion_matrix
-
 
 def evaluate(saved, X, y):
     """Evaluate a :class:`cattern.model_io.SavedModel` on raw images X with labels y.
 
     Inputs:
-    - saved: a loaded model (it subtracts its own mean image)
-    - X: (N, D) or (N, 28, 28[, 1]) raw pixels in [0, 1]; y: (N,) int labels
+    - saved: a loaded model (it applies its own preprocessing)
+    - X: (N, D) or (N, 28, 28[, 1]) raw images, uint8 0..255 or floats in
+      [0, 1]; y: (N,) int labels
 
     Returns a dict of JSON-safe values:
     - accuracy: fraction correct
@@ -43,3 +42,10 @@ def evaluate(saved, X, y):
         "num_examples": int(len(y)),
         "predicted": predicted.tolist(),
     }
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """Counts (C, C): row = true class, column = predicted class."""
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return counts

@@ -1,23 +1,32 @@
 """One training run, described by one frozen config: build the model, train it.
 
 :class:`ExperimentConfig` holds every option of a run (the model's shape, the
-optimizer, the data type, the seed). The command line makes one option per
-field (:func:`add_config_arguments`), so a field added here becomes an option
-of ``cattern train`` with no other change; presets and searches make variants
-with :func:`dataclasses.replace`; every saved model and summary file carries
-the config as a dict (:meth:`ExperimentConfig.to_dict`).
+optimizer, the data's pixel scale, the seed), and checks them all, whatever
+the model kind, before anything is built. Each field carries its help text
+and, for names, its choices: the command line makes one option per field
+from them (:mod:`cattern.cli.options`), so a field added here becomes an
+option of ``cattern train``, ``tune`` and ``lab`` with no other change.
+Presets and searches make variants with :func:`dataclasses.replace`; every
+saved model and summary file carries the config as a dict
+(:meth:`ExperimentConfig.to_dict`).
+
+:data:`MODEL_KINDS` says how each kind of model is built from a config;
+:func:`build_trainer` and :func:`train_model` put a model and its
+:class:`~cattern.trainer.Trainer` together.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
+import numbers
+import os
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
+from cattern import optim, schedules
 from cattern.augment import Augmenter
 from cattern.checks import check_nonnegative, check_positive_int
 from cattern.models.fc_net import FullyConnectedNet
@@ -25,11 +34,20 @@ from cattern.models.two_layer import TwoLayerNet
 from cattern.trainer import TrainConfig, Trainer
 
 DTYPES = ("float32", "float64")
+NORMALIZATIONS = ("none", "batchnorm", "layernorm")
+# TwoLayerNet's initial weights when std is not given: the seed's 1e-4.
+TWO_LAYER_STD = 1e-4
 
 
-def _option(default, help):
-    """A dataclass field whose ``help`` becomes the command-line option's help."""
-    return field(default=default, metadata={"help": help})
+def field_type(annotation):
+    """The type a field holds: ``float`` for ``float | None``, else the annotation itself."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return args[0] if args else annotation
+
+
+def _option(default, help, choices=None):
+    """A dataclass field whose ``help`` (and ``choices``) become the command-line option's."""
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -37,32 +55,34 @@ class ExperimentConfig:
     """Everything that decides a training run, besides the data.
 
     The defaults are the seed's ``TwoLayerNet(input_size, 50, 10)`` trained by
-    ``net.train(...)`` with its default arguments; the seed's own runs are in
-    :data:`cattern.presets.PRESETS`.
+    ``net.train(...)`` with its default arguments; the seed's own runs, and
+    the runs that go beyond it, are in :data:`cattern.presets.PRESETS`.
     """
 
-    model: str = _option("two_layer", "model kind, one of MODEL_KINDS")
+    model: str = _option("two_layer", "model kind", ("two_layer", "fc"))
     hidden_size: int = _option(50, "hidden units H")
-    std: float = _option(1e-4, "scale of the initial weights (std * randn)")
-    dtype: str = _option("float64", "float64 (exact) or float32 (about twice as fast)")
+    std: float | None = _option(None, "scale of the initial weights (std * randn); default: the seed's "
+                                      "1e-4 for two_layer, He initialization for fc")
+    dtype: str = _option("float64", "float64 (exact) or float32 (about twice as fast)", DTYPES)
+    pixel_scale: float = _option(1.0, "the value of a white pixel in the net's inputs: 1 gives pixels in "
+                                      "[0, 1], 255 the raw 0..255")
     learning_rate: float = _option(1e-3, "starting learning rate")
     learning_rate_decay: float = _option(0.95, "factor applied to the rate after each epoch (1 keeps it fixed)")
-    momentum: float = _option(0.9, "momentum of SGD with momentum")
+    momentum: float = _option(0.9, "momentum of the momentum update rules (0: plain SGD)")
     reg: float = _option(5e-6, "L2 regularization strength")
     num_iters: int = _option(2000, "number of parameter updates")
     batch_size: int = _option(200, "examples per update")
-    update_rule: str = _option("sgd_momentum", "update rule, a name in cattern.optim.RULES")
+    update_rule: str = _option("sgd_momentum", "update rule", tuple(optim.RULES))
     seed: int = _option(0, "seeds the initial weights and the batch order")
-    # The "fc" model (FullyConnectedNet); two_layer ignores these.
-    hidden_dims: str = _option("", "fc: hidden widths, comma-separated, e.g. 1024,1024 "
-                                   "(empty: one layer of hidden_size)")
+    # The "fc" model (FullyConnectedNet) only; refused for two_layer.
+    hidden_dims: str = _option("", "fc: hidden widths, comma-separated, e.g. 1024,1024, which then "
+                                   "replace hidden_size (empty: one layer of hidden_size)")
     dropout: float = _option(0.0, "fc: probability of dropping each hidden unit in training")
     input_dropout: float = _option(0.0, "fc: probability of dropping each input pixel in training")
-    normalization: str = _option("none", "fc: none, batchnorm or layernorm before each ReLU")
+    normalization: str = _option("none", "fc: normalization before each ReLU", NORMALIZATIONS)
     max_norm: float = _option(0.0, "fc: largest norm of each unit's incoming weights (0: no limit)")
     # The schedule, the update rules' extra hyperparameters, early stopping (see TrainConfig).
-    lr_schedule: str = _option("exponential_per_epoch", "learning-rate schedule, a name in "
-                                                        "cattern.schedules.SCHEDULES")
+    lr_schedule: str = _option("exponential_per_epoch", "learning-rate schedule", tuple(schedules.SCHEDULES))
     warmup_epochs: float = _option(0.0, "linear learning-rate warmup, in epochs")
     step_epochs: float = _option(10.0, "step schedule: epochs between decays")
     step_gamma: float = _option(0.1, "step schedule: factor at each decay")
@@ -85,32 +105,85 @@ class ExperimentConfig:
                                       "final model and record its accuracy in summary.json")
 
     def __post_init__(self):
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"unknown model kind {self.model!r}; choose one of {sorted(MODEL_KINDS)}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {list(DTYPES)}; got {self.dtype!r}")
+        self._check_types()
         check_positive_int("hidden_size", self.hidden_size)
-        check_nonnegative("std", self.std)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0; got {self.seed!r}")
-        self.train_config()  # the trainer's own checks: rates, sizes, the rule's name
-        if self.normalization not in ("none", "batchnorm", "layernorm"):
-            raise ValueError(f"normalization must be one of ['none', 'batchnorm', 'layernorm']; "
-                             f"got {self.normalization!r}")
-        self.hidden_widths()  # raises on a malformed list
+        if self.std is not None and not (check_nonnegative("std", self.std) > 0 or self.model == "two_layer"):
+            raise ValueError("std must be > 0 for an fc net (or left out for He initialization); got 0")
+        if not check_nonnegative("pixel_scale", self.pixel_scale) > 0:
+            raise ValueError("pixel_scale must be > 0 (1 for pixels in [0, 1], 255 for 0..255); got 0")
+        self._check_model_options()
+        self.train_config()  # the trainer's own checks: rates, sizes, the rule and schedule names
         self.augmenter(None)  # the augmenter's own checks
+
+    def _check_types(self):
+        """Each field holds a value of its type (floats finite), and a name one of its choices;
+        numbers are stored as exactly their field's type."""
+        hints = typing.get_type_hints(ExperimentConfig)
+        for f in dataclasses.fields(self):
+            value, kind = getattr(self, f.name), field_type(hints[f.name])
+            if value is None and f.default is None:
+                continue
+            if kind is float:
+                ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+            elif kind is int:
+                ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, kind)
+            if not ok:
+                expected = {float: "a finite number", int: "an integer", bool: "true or false",
+                            str: "a string"}[kind]
+                raise ValueError(f"{f.name} must be {expected}; got {value!r}")
+            choices = f.metadata["choices"]
+            if choices is not None and value not in choices:
+                raise ValueError(f"{f.name} must be one of {list(choices)}; got {value!r}")
+            if kind in (float, int) and type(value) is not kind:
+                # 1 for 1.0, or a NumPy scalar: the same config, so the same dict and key.
+                object.__setattr__(self, f.name, kind(value))
+
+    def _check_model_options(self):
+        """The fc options: in range for fc, left at their defaults for two_layer."""
+        fc_only = {name: getattr(self, name) for name in ("hidden_dims", "dropout", "input_dropout",
+                                                           "normalization", "max_norm")}
+        if self.model == "two_layer":
+            given = [f"{name}={value!r}" for name, value in fc_only.items()
+                     if value != ExperimentConfig.__dataclass_fields__[name].default]
+            if given:
+                raise ValueError(f"{', '.join(given)}: these options belong to the fc model, and the "
+                                 f"two_layer model has none of them; use --model fc, or drop them")
+            return
+        for name in ("dropout", "input_dropout"):
+            if not 0 <= check_nonnegative(name, fc_only[name]) < 1:
+                raise ValueError(f"{name} must be in [0, 1) (the probability of dropping a unit); "
+                                 f"got {fc_only[name]!r}")
+        check_nonnegative("max_norm", self.max_norm)
+        self.hidden_widths()  # raises on a malformed list
+
+    def initial_std(self):
+        """The scale of the initial weights: ``std``, or the model's own default when it is
+        None (the seed's 1e-4 for two_layer; None for fc, which then uses He initialization).
+
+        Left unresolved in the config itself, so that a preset's config turned
+        into another model kind by :func:`dataclasses.replace` takes that
+        kind's default.
+        """
+        if self.std is not None:
+            return self.std
+        return TWO_LAYER_STD if self.model == "two_layer" else None
 
     def train_config(self):
         """The :class:`~cattern.trainer.TrainConfig` of this run.
 
         Every field the two dataclasses share is passed on, so an option added
-        to both (a schedule, say) reaches the trainer without a change here.
+        to both (a schedule, say) reaches the trainer without a change here;
+        ``tests/test_experiment.py`` checks that the shared fields agree.
         """
         shared = {f.name for f in dataclasses.fields(TrainConfig)} & {f.name for f in dataclasses.fields(self)}
         return TrainConfig(**{name: getattr(self, name) for name in shared})
 
     def hidden_widths(self):
-        """The fc net's hidden widths as a list of ints: ``hidden_dims`` parsed, or [hidden_size]."""
+        """The hidden widths as a list of ints: ``hidden_dims`` parsed, or [hidden_size]."""
         if not self.hidden_dims.strip():
             return [self.hidden_size]
         try:
@@ -173,7 +246,7 @@ class ModelKind(NamedTuple):
 
 
 def _build_two_layer(cfg, input_size, num_classes):
-    return TwoLayerNet(input_size, cfg.hidden_size, num_classes, std=cfg.std,
+    return TwoLayerNet(input_size, cfg.hidden_size, num_classes, std=cfg.initial_std(),
                        seed=cfg.seed, dtype=np.dtype(cfg.dtype))
 
 
@@ -181,6 +254,7 @@ def _build_fc(cfg, input_size, num_classes):
     return FullyConnectedNet(
         input_size, cfg.hidden_widths(), num_classes, dropout=cfg.dropout, input_dropout=cfg.input_dropout,
         normalization=None if cfg.normalization == "none" else cfg.normalization,
+        weight_scale="he" if cfg.std is None else cfg.std,
         max_norm=cfg.max_norm or None, dtype=np.dtype(cfg.dtype), seed=cfg.seed)
 
 
@@ -190,39 +264,47 @@ MODEL_KINDS = {
 }
 
 
+def memory_estimate(cfg, input_size, num_classes):
+    """Bytes a run of ``cfg`` needs at least, for D = input_size inputs and C classes.
+
+    The parameters are held about five times over (the weights, their
+    gradients, the update rule's state, its scratch array, the best epoch's
+    copy) and every layer's activations and their gradients about four times
+    per example of a batch: a floor, not a forecast.
+    """
+    widths = [input_size, *cfg.hidden_widths(), num_classes]
+    itemsize = np.dtype(cfg.dtype).itemsize
+    num_params = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+    return itemsize * (5 * num_params + 4 * cfg.batch_size * sum(widths[1:]))
+
+
+def check_fits_in_memory(cfg, input_size, num_classes, available=None):
+    """Refuse, before allocating, a net that needs more than half of this machine's memory."""
+    if available is None:
+        available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    need = memory_estimate(cfg, input_size, num_classes)
+    if need > available / 2:
+        widths = ",".join(map(str, cfg.hidden_widths()))
+        raise MemoryError(f"a {cfg.model} net with hidden widths {widths} on {input_size} inputs needs "
+                          f"about {need / 2**30:.1f} GiB ({cfg.dtype}), more than half of this machine's "
+                          f"{available / 2**30:.1f} GiB; choose fewer hidden units")
+
+
 def build_model(cfg, input_size, num_classes):
-    """A freshly initialized model of kind ``cfg.model`` for D = input_size inputs and C classes."""
+    """A freshly initialized model of kind ``cfg.model`` for D = input_size inputs and C classes.
+
+    Raises MemoryError, before allocating anything, for a net too large for
+    this machine (:func:`check_fits_in_memory`).
+    """
+    check_fits_in_memory(cfg, input_size, num_classes)
     return MODEL_KINDS[cfg.model].build(cfg, input_size, num_classes)
 
 
-def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
-    """Build a model as ``cfg`` says and train it.
-
-    Inputs:
-    - cfg: an :class:`ExperimentConfig`
-    - X: (N, D) training inputs (already preprocessed); y: (N,) labels in [0, C)
-    - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels
-    - callbacks: :class:`~cattern.trainer.Callback` objects (progress bars...)
-    - mean_image: (D,) the image subtracted from X, needed only when ``cfg``
-      augments (the images are moved in raw pixels); pass zeros for raw X
-
-    C is taken as ``max(y, y_val) + 1``, at least 2.
-
-    Returns (model, history): the model holds its FINAL parameters (the best
-    epoch's with ``cfg.restore_best``), and history is the trainer's dict
-    (``loss_history``, ``train_acc_history``, ``val_acc_history``). Raises
-    :class:`~cattern.errors.DivergedError` if the loss becomes NaN or infinite.
-    """
-    trainer = build_trainer(cfg, X, y, y_val, callbacks, mean_image)
-    history = trainer.fit(X, y, X_val, y_val)
-    return trainer.model, history
-
-
 def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
-    """The :class:`~cattern.trainer.Trainer` :func:`train_model` fits: its new model and config.
+    """The :class:`~cattern.trainer.Trainer` that :func:`train_model` fits: a new model and its config.
 
-    X, y and y_val size the model (D from X, C from the labels); see
-    :func:`train_model` for the arguments.
+    X (N, D), y (N,) and y_val size the model: D from X, C = max(y, y_val) + 1
+    (at least 2). See :func:`train_model` for the other arguments.
     """
     X = np.asarray(X)
     if X.ndim != 2:
@@ -238,47 +320,22 @@ def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
     return Trainer(model, train_config, callbacks=callbacks)
 
 
-# ----------------------------------------------------------------------
-# The command line: one option per field
-# ----------------------------------------------------------------------
+def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
+    """Build a model as ``cfg`` says and train it.
 
-def _parse_bool(text):
-    lowered = text.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    Inputs:
+    - cfg: an :class:`ExperimentConfig`
+    - X: (N, D) training inputs (already preprocessed); y: (N,) labels in [0, C)
+    - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels
+    - callbacks: :class:`~cattern.trainer.Callback` objects (progress bars...)
+    - mean_image: (D,) the image subtracted from X, needed only when ``cfg``
+      augments (the images are moved in raw pixels); pass zeros for raw X
 
-
-def option_type(annotation):
-    """The argparse ``type`` for a field's annotation (``int``, ``float | None``...)."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    base = args[0] if args else annotation
-    return _parse_bool if base is bool else base
-
-
-def add_config_arguments(parser, base=ExperimentConfig()):
-    """Add one ``--field-name`` option per :class:`ExperimentConfig` field.
-
-    Every option defaults to None (not given), so :func:`config_from_args`
-    can tell an explicit option from a preset's value; the help shows
-    ``base``'s value.
+    Returns (model, history): the model holds its FINAL parameters (the best
+    epoch's with ``cfg.restore_best``), and history is the trainer's dict
+    (``loss_history``, ``train_acc_history``, ``val_acc_history``). Raises
+    :class:`~cattern.errors.DivergedError` if the loss becomes NaN or infinite.
     """
-    hints = typing.get_type_hints(ExperimentConfig)
-    group = parser.add_argument_group("training options (each overrides the preset)")
-    for f in dataclasses.fields(ExperimentConfig):
-        choices = {"model": sorted(MODEL_KINDS), "dtype": list(DTYPES)}.get(f.name)
-        group.add_argument(
-            "--" + f.name.replace("_", "-"), dest=f.name, type=option_type(hints[f.name]),
-            default=None, choices=choices, metavar=None if choices else f.name.upper(),
-            help=f"{f.metadata.get('help', '')} (default: {getattr(base, f.name)!r})",
-        )
-    return group
-
-
-def config_from_args(args, base=ExperimentConfig()):
-    """``base`` with every option given on the command line put in."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(ExperimentConfig)
-             if getattr(args, f.name, None) is not None}
-    return dataclasses.replace(base, **given)
+    trainer = build_trainer(cfg, X, y, y_val, callbacks, mean_image)
+    history = trainer.fit(X, y, X_val, y_val)
+    return trainer.model, history

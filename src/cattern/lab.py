@@ -9,13 +9,13 @@ the same code:
    cells [3]-[5], the toy net's scores and loss against the seed's values;
 2. :func:`gradient_check_table`: cell [6];
 3. :func:`train_toy`: cell [7];
-4. :func:`load_splits` and :func:`prepare`: cell [8], MNIST with the mean
+4. :func:`cattern.data.splits.load_split`: cell [8], MNIST with the mean
    image subtracted; :func:`cattern.viz.figures.digits_figure`: cell [9];
 5. :func:`train_run` with the presets ``seed-fixed-lr`` and ``seed-lr-decay``:
    cells [10] and [11]; the curves and first-layer weights: cells [12], [13];
 6. :func:`search`: cell [15], through :func:`cattern.tuning.run_search`;
-7. :class:`TestSet`: cell [17], the test set used once, at the end, on the
-   net chosen by validation.
+7. :class:`cattern.data.splits.TestSet`: cell [17], the test set used once,
+   at the end, on the net chosen by validation.
 """
 import dataclasses
 import os
@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cattern.atomic import write_json
+from cattern.atomic import run_folder, write_json
 from cattern.callbacks import ProgressBar
-from cattern.experiment import ExperimentConfig, train_model
+from cattern.data.splits import load_split
+from cattern.experiment import train_model
 from cattern.gradient_check import eval_numerical_gradient, rel_error
 from cattern.model_io import save_model
 from cattern.models.two_layer import TwoLayerNet
@@ -55,7 +56,8 @@ SEED_CORRECT_SCORES = np.asarray([
 SEED_SHAPES = {"X_train": "(55000, 784)", "y_train": "(55000,)", "X_val": "(5000, 784)",
                "y_val": "(5000,)", "X_test": "(10000, 784)", "y_test": "(10000,)"}
 
-DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+OUTPUTS = ("mnist_digits.png", "loss_accuracy_curves.png", "first_layer_weights.png", "best_net_weights.png",
+           "best_model.npz", "summary.json")
 QUICK_ENV = "CATTERN_QUICK"
 
 
@@ -125,92 +127,6 @@ def train_toy(net, X, y):
 
 
 # ----------------------------------------------------------------------
-# 4. The data (cell [8])
-# ----------------------------------------------------------------------
-
-def load_splits(data_dir=None, data_file=None, verbose=True):
-    """The six arrays of :data:`DATA_KEYS`: raw images (N, ...) in [0, 1] and int labels.
-
-    - data_file: an .npz holding the six arrays (tests use a tiny synthetic one)
-    - otherwise MNIST through :func:`mnist_data.load_mnist.read_data_sets`
-      from ``data_dir`` (default: its own default, ``mnist_data`` then the cache)
-    """
-    if data_file is not None:
-        try:
-            with np.load(data_file, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except (OSError, EOFError, ValueError) as err:
-            raise ValueError(f"cannot read data file {data_file} (an .npz of arrays): {err}") from err
-        missing = [k for k in DATA_KEYS if k not in arrays]
-        if missing:
-            raise ValueError(f"data file {data_file} lacks {missing}; it needs {list(DATA_KEYS)}")
-        return tuple(arrays[k] for k in DATA_KEYS)
-    from mnist_data.load_mnist import read_data_sets
-
-    return read_data_sets("mnist_data" if data_dir is None else str(data_dir), verbose=verbose)
-
-
-def prepare(X_train, y_train, X_val, y_val, X_test, y_test):
-    """The seed's preprocessing: subtract the mean training image, images to rows.
-
-    Returns a dict with the training and validation arrays as rows (N, D)
-    float32 (mean subtracted), the ``mean_image`` (D,) float32, and the test
-    arrays exactly as given, NOT read: they stay in this dict only to be
-    wrapped by :class:`TestSet`, which converts and centres them when, at the
-    end, it is used (so a test set that refuses early access can prove that
-    training and selection never look at it).
-    """
-    rows = lambda X: np.asarray(X, dtype=np.float32).reshape(len(X), -1)  # noqa: E731
-    X_train, X_val = rows(X_train), rows(X_val)
-    mean_image = X_train.mean(axis=0, dtype=np.float64).astype(np.float32)  # (D,)
-    return {
-        "X_train": X_train - mean_image, "y_train": np.asarray(y_train),
-        "X_val": X_val - mean_image, "y_val": np.asarray(y_val),
-        "X_test": X_test, "y_test": y_test,
-        "mean_image": mean_image,
-    }
-
-
-class TestSet:
-    """The test set, held back: it can be used ``max_uses`` times (once), and counts its uses.
-
-    Choosing anything (a run, a hyperparameter) on the test set would make
-    its accuracy an optimistic estimate; the lab chooses on validation and
-    calls :meth:`accuracy` once, at the end, on the chosen net.
-    """
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    def __init__(self, X, y, max_uses=1, mean_image=None):
-        # X: raw images (N, ...) as loaded; mean_image (D,): subtracted from them at use.
-        self._X, self._y = X, y
-        self.mean_image = mean_image
-        self.max_uses = max_uses
-        self.uses = 0
-
-    @property
-    def shape(self):
-        """The test inputs' shape as rows (N, D); looking at it is not a use."""
-        return (len(self._X), int(np.prod(np.shape(self._X)[1:])))
-
-    def predict(self, model):
-        """(y_pred, y_true) of ``model`` on the test set; counts as one use."""
-        if self.uses >= self.max_uses:
-            raise RuntimeError(f"the test set has been used {self.uses} time(s) already "
-                               f"(allowed: {self.max_uses}); choose models on the validation set")
-        self.uses += 1
-        X = np.asarray(self._X, dtype=np.float32).reshape(len(self._X), -1)  # (N, D)
-        if self.mean_image is not None:
-            X = X - self.mean_image
-        return model.predict(X), np.asarray(self._y)
-
-    def accuracy(self, model):
-        """Accuracy of ``model`` on the test set; counts as one use."""
-        y_pred, y_true = self.predict(model)
-        return float(np.mean(y_pred == y_true))
-
-
-# ----------------------------------------------------------------------
 # 5-6. Training runs and the search (cells [10]-[15])
 # ----------------------------------------------------------------------
 
@@ -218,15 +134,15 @@ def accuracy(model, X, y):
     return float(np.mean(model.predict(X) == y))
 
 
-def train_run(cfg, data, desc="train", progress=True):
-    """Train ``cfg`` on the prepared data; return (model, history, val_accuracy)."""
+def train_run(cfg, split, desc="train", progress=True):
+    """Train ``cfg`` on a :class:`~cattern.data.splits.Split`; return (model, history, val_accuracy)."""
     callbacks = [ProgressBar(desc=desc)] if progress else []
-    model, history = train_model(cfg, data["X_train"], data["y_train"], data["X_val"], data["y_val"],
-                                 callbacks=callbacks, mean_image=data["mean_image"])
-    return model, history, accuracy(model, data["X_val"], data["y_val"])
+    model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val,
+                                 callbacks=callbacks, mean_image=split.preprocessing.mean_image)
+    return model, history, accuracy(model, split.X_val, split.y_val)
 
 
-def search(data, preset=None, configs=None, seed=0, n_jobs=-1, progress=True):
+def search(split, preset=None, configs=None, seed=0, n_jobs=-1, progress=True):
     """Cell [15]: the hyperparameter search on train/validation only.
 
     ``configs`` (a list of config dicts) or the name of a search preset
@@ -237,13 +153,9 @@ def search(data, preset=None, configs=None, seed=0, n_jobs=-1, progress=True):
 
     if configs is None:
         configs = preset_configs(preset or default_search_preset())
-    return run_search(configs, data["X_train"], data["y_train"], data["X_val"], data["y_val"],
-                      seed=seed, n_jobs=n_jobs, progress=progress)
-
-
-def best_experiment_config(outcome):
-    """The :class:`ExperimentConfig` that rebuilds the search's best net exactly."""
-    return ExperimentConfig.from_dict({**outcome.best_config, "seed": outcome.best_row["train_seed"]})
+    return run_search(configs, split.X_train, split.y_train, split.X_val, split.y_val, seed=seed,
+                      n_jobs=n_jobs, progress=progress, mean_image=split.preprocessing.mean_image,
+                      data_fingerprint=split.fingerprint)
 
 
 # ----------------------------------------------------------------------
@@ -254,11 +166,11 @@ def _section(title):
     print(f"\n== {title}", flush=True)
 
 
-def _seed_run(title, preset, seed, data, progress, seed_loss, seed_val):
+def _seed_run(title, preset, seed, split, progress, seed_loss, seed_val):
     """One of the seed's two single runs (cells [10], [11]); returns (cfg, net, history, val_acc)."""
     _section(title)
     cfg = dataclasses.replace(get_preset(preset), seed=seed)
-    net, history, val_acc = train_run(cfg, data, preset, progress)
+    net, history, val_acc = train_run(cfg, split, preset, progress)
     losses = history["loss_history"]
     say("loss first / mean of last 100", f"{losses[0]:.3f} / {np.mean(losses[-100:]):.3f}",
         f"2.303 / {seed_loss}")
@@ -266,22 +178,30 @@ def _seed_run(title, preset, seed, data, progress, seed_loss, seed_val):
     return cfg, net, history, val_acc
 
 
-def run_lab(out_dir, *, seed=0, data_dir=None, data_file=None, search_preset=None, search_configs=None,
-            n_jobs=-1, progress=True):
+def run_lab(out_dir, *, seed=0, data_dir=None, validation_size=5000, verify=True, search_preset=None,
+            search_configs=None, n_jobs=-1, progress=True):
     """Run every section of the seed's lab; write figures, the best model and summary.json.
 
     Inputs:
-    - out_dir: folder for the PNGs, ``best_model.npz`` and ``summary.json`` (created)
+    - out_dir: folder for the PNGs, ``best_model.npz`` and ``summary.json``,
+      written there together when the lab is done (:func:`cattern.atomic.run_folder`)
     - seed: seeds the two single runs and the search
-    - data_dir / data_file: where the data comes from (see :func:`load_splits`)
+    - data_dir, validation_size, verify: where the data comes from and how it
+      is split (see :func:`cattern.data.splits.load_raw`)
     - search_preset / search_configs: the search (default :func:`default_search_preset`)
     - n_jobs: search workers (-1: one per core)
 
     Returns the summary dict (also written to ``out_dir/summary.json``).
     """
+    with run_folder(out_dir, OUTPUTS, record="summary.json") as folder:
+        summary = _run_lab(folder, seed, data_dir, validation_size, verify, search_preset, search_configs,
+                           n_jobs, progress)
+    _section(f"Done in {summary['seconds']:.0f} s; wrote {Path(out_dir) / 'summary.json'}")
+    return summary
+
+
+def _run_lab(out, seed, data_dir, validation_size, verify, search_preset, search_configs, n_jobs, progress):
     start = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     figs = {}
 
     def save(name, fig):
@@ -304,45 +224,46 @@ def run_lab(out_dir, *, seed=0, data_dir=None, data_file=None, search_preset=Non
     say("final training loss", f"{toy_loss:.6f}", f"< {SEED['toy_final_loss']} (0.0171)")
 
     _section("MNIST (cells 8-9)")
-    raw = load_splits(data_dir, data_file, verbose=progress)
-    data = prepare(*raw)
-    test_set = TestSet(data.pop("X_test"), data.pop("y_test"), mean_image=data["mean_image"])
-    shapes = {**{k: data[k].shape for k in DATA_KEYS[:4]}, "X_test": test_set.shape, "y_test": (len(raw[5]),)}
+    split = load_split(data_dir, pixel_scale=1.0, validation_size=validation_size, verify=verify,
+                       verbose=progress)
+    test_set = split.test
+    shapes = {"X_train": split.X_train.shape, "y_train": split.y_train.shape, "X_val": split.X_val.shape,
+              "y_val": split.y_val.shape, "X_test": test_set.shape, "y_test": (test_set.shape[0],)}
     for key, shape in shapes.items():
         say(f"{key} shape", str(shape), SEED_SHAPES[key])
-    save("mnist_digits.png", figures.digits_figure(raw[0][:36], "The first 36 training digits"))
+    save("mnist_digits.png", figures.digits_figure(split.raw.X_train[:36], "The first 36 training digits"))
 
     cfg_fixed, net_fixed, stats, val_fixed = _seed_run(
-        "Training with a fixed learning rate (cell 10)", "seed-fixed-lr", seed, data, progress,
+        "Training with a fixed learning rate (cell 10)", "seed-fixed-lr", seed, split, progress,
         seed_loss="~0.4", seed_val=SEED["fixed_lr_val"])
     cfg_decay, net_decay, stats_decay, val_decay = _seed_run(
-        "Larger starting rate with decay (cell 11)", "seed-lr-decay", seed, data, progress,
+        "Larger starting rate with decay (cell 11)", "seed-lr-decay", seed, split, progress,
         seed_loss="~0.2", seed_val=SEED["lr_decay_val"])
 
     _section("Loss and accuracy curves; first-layer weights (cells 12-13)")
     save("loss_accuracy_curves.png", figures.curves_figure([stats, stats_decay]))
     save("first_layer_weights.png", figures.weights_figure(
         net_decay.params["W1"], "First-layer weights of the LR-decay net"))
-    print(f"  wrote {out / 'loss_accuracy_curves.png'} and {out / 'first_layer_weights.png'}")
+    print("  drew loss_accuracy_curves.png and first_layer_weights.png")
 
     _section("Hyperparameter search on the validation set (cell 15)")
     from cattern.tuning import format_table
 
     preset = None if search_configs is not None else (search_preset or default_search_preset())
-    outcome = search(data, preset=preset, configs=search_configs, seed=seed, n_jobs=n_jobs,
+    outcome = search(split, preset=preset, configs=search_configs, seed=seed, n_jobs=n_jobs,
                      progress=progress)
     if outcome.best_model is None:
         raise RuntimeError("every configuration of the search diverged; try smaller learning rates")
     print(format_table(outcome.results, limit=10))
     for warning in outcome.edge_warnings:
         print(f"  note: {warning}")
-    best_cfg = best_experiment_config(outcome)
-    best_val = accuracy(outcome.best_model, data["X_val"], data["y_val"])
+    best_cfg = outcome.best_experiment_config()
+    best_val = accuracy(outcome.best_model, split.X_val, split.y_val)
     say("best validation accuracy", f"{best_val:.4f}", f"> {SEED['search_val']} (0.9696)")
-    say("best hyperparameters", ", ".join(f"{k}={v}" for k, v in outcome.best_config.items()))
+    say("best hyperparameters", ", ".join(f"{k}={v}" for k, v in outcome.best_options.items()))
     save("best_net_weights.png", figures.weights_figure(
         outcome.best_model.params["W1"], "First-layer weights of the best net"))
-    save_model(out / "best_model.npz", outcome.best_model, mean_image=data["mean_image"],
+    save_model(out / "best_model.npz", outcome.best_model, preprocessing=split.preprocessing,
                config=best_cfg)
 
     _section("Test set: once, on the net chosen by validation (cell 17)")
@@ -353,7 +274,7 @@ def run_lab(out_dir, *, seed=0, data_dir=None, data_file=None, search_preset=Non
     summary = {
         "val_accuracy": best_val,
         "test_accuracy": test_acc,
-        "best_hyperparameters": outcome.best_config,
+        "best_hyperparameters": outcome.best_options,
         "seconds": round(seconds, 2),
         "test_set_uses": test_set.uses,
         "seed": seed,
@@ -363,7 +284,8 @@ def run_lab(out_dir, *, seed=0, data_dir=None, data_file=None, search_preset=Non
             "search_preset": preset,
             "search_size": len(outcome.results),
             "best_model": best_cfg.to_dict(),
-            "data": str(data_file) if data_file is not None else (str(data_dir) if data_dir else "mnist"),
+            "data": {"source": split.raw.source, "validation_size": len(split.y_val),
+                     "fingerprint": split.fingerprint},
         },
         "targets_met": {
             "val_accuracy > 0.974": best_val > SEED["search_val"],
@@ -383,5 +305,4 @@ def run_lab(out_dir, *, seed=0, data_dir=None, data_file=None, search_preset=Non
         "model": "best_model.npz",
     }
     write_json(out / "summary.json", summary)
-    _section(f"Done in {seconds:.0f} s; wrote {out / 'summary.json'}")
     return summary

@@ -82,21 +82,22 @@ def relu_forward(x, out=None):
     return out, out
 
 
-def relu_backward(dout, cache):
+def relu_backward(dout, cache, out=None):
     """Backward pass of :func:`relu_forward`: the gradient flows only where the
     unit was active, ``dx = dout * (x > 0)``.
 
     Inputs:
     - dout: upstream gradient, shape of the forward output
     - cache: the forward output (positive exactly where x was)
+    - out: optional buffer of dout's shape for dx (may be dout itself, when
+      the caller has no further use for it: no new array per step)
 
-    Returns dx, with dout's shape. ``dout`` is overwritten: it is the caller's
-    scratch gradient and nothing reads it afterwards, so no copy is made.
+    Returns dx, with dout's shape.
     """
     active = cache
     # Multiplying by the 0/1 mask is branch-free: about 15x faster than
     # assigning through a boolean index, whose random pattern defeats prediction.
-    return np.multiply(dout, active > 0, out=dout)
+    return np.multiply(dout, active > 0, out=out)
 
 
 # --------------------------------------------------------------------------

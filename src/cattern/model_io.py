@@ -1,7 +1,8 @@
 """Model files: a trained net with its config, its preprocessing and its history.
 
-One ``.npz`` file (NumPy's zip of ``.npy`` arrays), read with
-``allow_pickle=False`` so that loading a file never runs code from it. Keys:
+One ``.npz`` file (NumPy's zip of ``.npy`` arrays), read without unpickling
+(NumPy's ``allow_pickle=False``), so that loading a file never runs code from
+it. Keys:
 
 ============== ===================== ==========================================
 key            array                 meaning
@@ -11,12 +12,20 @@ kind           str scalar            the model kind, a key of MODEL_KINDS
 config         str scalar            the ExperimentConfig as JSON
 input_size     int64 scalar          D, features per example
 num_classes    int64 scalar          C
-mean_image     (D,) float32          subtracted from every raw input
+pixel_scale    float64 scalar        a white pixel's value in the net's inputs
+                                     (1: pixels in [0, 1]; 255: 0..255); absent in
+                                     version 1 files, which were all trained on 1
+mean_image     (D,) float32          subtracted from every scaled input
 history        str scalar            the training history as JSON ("null": none)
 param.<name>   the model's dtype     one per ``model.params`` key (W1, b1, ...)
 buffer.<name>  the model's dtype     one per ``model.buffers`` key, if the model
                                      has any (batch norm's running_mean1, ...)
 ============== ===================== ==========================================
+
+The preprocessing (pixel scale and mean image) is the
+:class:`cattern.data.splits.Preprocessing` the net was trained with, and
+:meth:`SavedModel.predict` applies it to raw images itself: they are given
+as uint8 0..255 or floats in [0, 1], whatever scale the net was trained on.
 
 Model kinds come from :data:`cattern.experiment.MODEL_KINDS` (kind -> class
 and how to build it from a config): loading rebuilds an empty model of the
@@ -33,12 +42,15 @@ from pathlib import Path
 import numpy as np
 
 from cattern.atomic import atomic_write
+from cattern.data.splits import Preprocessing
 from cattern.experiment import MODEL_KINDS, ExperimentConfig, build_model
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _PARAM_PREFIX = "param."
 _BUFFER_PREFIX = "buffer."
 _META_KEYS = ("format_version", "kind", "config", "input_size", "num_classes", "mean_image", "history")
+_OPTIONAL_KEYS = ("pixel_scale",)  # new in version 2
 
 
 class ModelFileError(ValueError):
@@ -53,16 +65,17 @@ def _kind_of(model):
                      f"{ {k: e.cls.__name__ for k, e in MODEL_KINDS.items()} }")
 
 
-def save_model(path, model, *, mean_image, config, history=None):
+def save_model(path, model, *, preprocessing, config, history=None):
     """Write ``model`` to ``path`` (an .npz) atomically.
 
     Inputs:
     - model: a model of a kind in MODEL_KINDS, with ``params`` (dict of arrays)
-    - mean_image: (D,) (or any shape of D values) the preprocessing: the mean
-      training image, subtracted from raw inputs before the model sees them
+    - preprocessing: the :class:`~cattern.data.splits.Preprocessing` its
+      training images went through (pixel scale, mean image (D,))
     - config: the :class:`~cattern.experiment.ExperimentConfig` (or its dict)
-      the model was built and trained with
-    - history: the training history dict (lists of floats), or None
+      the model was built and trained with; its pixel_scale must be the
+      preprocessing's
+    - history: the training history dict (lists of finite floats), or None
 
     An existing file at ``path`` is replaced only once the new one is complete.
     """
@@ -72,10 +85,13 @@ def save_model(path, model, *, mean_image, config, history=None):
     config = ExperimentConfig.from_dict(config) if isinstance(config, dict) else config
     if not isinstance(config, ExperimentConfig):
         raise ValueError(f"config must be an ExperimentConfig or its dict; got {type(config).__name__}")
+    if config.pixel_scale != preprocessing.pixel_scale:
+        raise ValueError(f"the config says pixel_scale={config.pixel_scale:g} but the preprocessing scales "
+                         f"pixels to {preprocessing.pixel_scale:g}; save the preprocessing the net trained with")
     kind = _kind_of(model)
     input_size = model.params["W1"].shape[0]
     num_classes = model.params[_last_weight(model)].shape[-1]
-    mean_image = np.asarray(mean_image, dtype=np.float32).reshape(-1)
+    mean_image = np.asarray(preprocessing.mean_image, dtype=np.float32).reshape(-1)
     if mean_image.shape != (input_size,):
         raise ValueError(f"mean_image has {mean_image.size} values but the model takes "
                          f"{input_size} inputs; pass the mean of the training images")
@@ -85,6 +101,7 @@ def save_model(path, model, *, mean_image, config, history=None):
         "config": np.array(json.dumps(config.to_dict())),
         "input_size": np.array(input_size, dtype=np.int64),
         "num_classes": np.array(num_classes, dtype=np.int64),
+        "pixel_scale": np.array(preprocessing.pixel_scale, dtype=np.float64),
         "mean_image": mean_image,
         "history": np.array(json.dumps(history, allow_nan=False)),
     }
@@ -105,48 +122,44 @@ def _last_weight(model):
 class SavedModel:
     """A loaded model with its preprocessing, config and history.
 
-    Attributes: ``model``, ``mean_image`` (D,) float32, ``num_classes`` (C),
-    ``config`` (dict), ``experiment_config``
+    Attributes: ``model``, ``preprocessing``
+    (:class:`~cattern.data.splits.Preprocessing`: ``pixel_scale`` and
+    ``mean_image`` (D,) float32), ``num_classes`` (C), ``config``
     (:class:`~cattern.experiment.ExperimentConfig`), ``history`` (dict or
     None), ``path``.
     """
 
-    def __init__(self, model, mean_image, config, history, num_classes, path=None):
+    def __init__(self, model, preprocessing, config, history, num_classes, path=None):
         self.model = model
+        self.preprocessing = preprocessing
         self.num_classes = num_classes
-        self.mean_image = mean_image
-        self.experiment_config = config
-        self.config = config.to_dict()
+        self.config = config
         self.history = history
         self.path = path
+
+    @property
+    def mean_image(self):
+        return self.preprocessing.mean_image
 
     @property
     def input_size(self):
         return self.mean_image.shape[0]
 
-    def preprocess(self, X):
-        """Raw pixels in [0, 1], (N, D) or (N, 28, 28[, 1]) -> model inputs (N, D), mean subtracted."""
-        X = np.asarray(X)
-        if X.ndim < 2:
-            raise ValueError(f"X must hold N images, (N, {self.input_size}) or (N, 28, 28[, 1]); "
-                             f"got shape {X.shape}")
-        rows = X.reshape(X.shape[0], -1)
-        if rows.shape[1] != self.input_size:
-            raise ValueError(f"each image has {rows.shape[1]} pixels but the model takes "
-                             f"{self.input_size}; got X of shape {X.shape}")
-        return rows.astype(self.model.dtype, copy=False) - self.mean_image.astype(self.model.dtype)
+    def predict_proba(self, images):
+        """Class probabilities (N, C) for raw images (N, D) or (N, rows, cols[, 1]).
 
-    def predict_proba(self, X):
-        """Class probabilities (N, C) for raw pixels X in [0, 1] (see :meth:`preprocess`)."""
-        scores = self.model.scores(self.preprocess(X)).astype(np.float64)
+        Images are uint8 0..255 or floats in [0, 1]; the model's own
+        preprocessing (its pixel scale, its mean image) is applied here.
+        """
+        scores = self.model.scores(self.preprocessing.transform(images)).astype(np.float64)
         scores -= scores.max(axis=1, keepdims=True)  # softmax is shift-invariant; this keeps exp finite
         probs = np.exp(scores)
         probs /= probs.sum(axis=1, keepdims=True)
         return probs
 
-    def predict(self, X):
-        """Predicted labels (N,) for raw pixels X in [0, 1]."""
-        return np.argmax(self.model.scores(self.preprocess(X)), axis=1)
+    def predict(self, images):
+        """Predicted labels (N,) for raw images, as :meth:`predict_proba` takes them."""
+        return self.model.predict(self.preprocessing.transform(images))
 
 
 def load_model(path):
@@ -172,13 +185,17 @@ def _fail(path, message):
 
 
 def _scalar(path, arrays, key, kind):
-    """The 0-d array ``key`` as a Python int or str, checked."""
+    """The 0-d array ``key`` as a Python int, str or float (finite, > 0), checked."""
     value = arrays[key]
-    ok = value.shape == () and (np.issubdtype(value.dtype, np.integer) if kind is int
-                                else value.dtype.kind == "U")
+    if kind is float:
+        ok = value.dtype.kind == "f" and value.shape == () and np.isfinite(value) and value > 0
+    else:
+        ok = value.shape == () and (np.issubdtype(value.dtype, np.integer) if kind is int
+                                    else value.dtype.kind == "U")
     if not ok:
-        _fail(path, f"'{key}' should be a single {kind.__name__}; found dtype {value.dtype}, "
-                    f"shape {value.shape}")
+        what = "number > 0" if kind is float else kind.__name__
+        _fail(path, f"'{key}' should be a single {what}; found dtype {value.dtype}, shape {value.shape}"
+                    + (f", value {value!r}" if value.size == 1 else ""))
     return kind(value.item())
 
 
@@ -194,17 +211,24 @@ def _from_arrays(path, arrays):
     if missing:
         _fail(path, f"missing {missing}; this is not a cattern model file (its keys are {sorted(arrays)})")
     version = _scalar(path, arrays, "format_version", int)
-    if version != FORMAT_VERSION:
-        _fail(path, f"format version {version}, but this cattern reads version {FORMAT_VERSION}; "
+    if version not in READABLE_VERSIONS:
+        _fail(path, f"format version {version}, but this cattern reads versions {list(READABLE_VERSIONS)}; "
                     "use the cattern that wrote it, or train the model again")
+    if version >= 2 and "pixel_scale" not in arrays:
+        _fail(path, "missing 'pixel_scale'; a version 2 model file records the pixel scale it was trained on")
     kind = _scalar(path, arrays, "kind", str)
     if kind not in MODEL_KINDS:
         _fail(path, f"unknown model kind {kind!r}; known kinds are {sorted(MODEL_KINDS)}")
+    pixel_scale = 1.0 if version == 1 else _scalar(path, arrays, "pixel_scale", float)
     config_values = _json(path, arrays, "config")
+    if version == 1 and isinstance(config_values, dict):
+        config_values = {**config_values, "pixel_scale": 1.0}
     try:
         config = ExperimentConfig.from_dict(config_values)
     except (TypeError, ValueError) as err:
         _fail(path, f"bad config: {err}")
+    if config.pixel_scale != pixel_scale:
+        _fail(path, f"'pixel_scale' is {pixel_scale:g} but the config says {config.pixel_scale:g}")
     if config.model != kind:
         _fail(path, f"the file's kind is {kind!r} but its config says model={config.model!r}")
     history = _json(path, arrays, "history")
@@ -225,7 +249,7 @@ def _from_arrays(path, arrays):
     buffers = getattr(model, "buffers", {})
     expected = {_PARAM_PREFIX + name for name in model.params} | {_BUFFER_PREFIX + name for name in buffers}
     found = {key for key in arrays if key.startswith((_PARAM_PREFIX, _BUFFER_PREFIX))}
-    extra = sorted(set(arrays) - set(_META_KEYS) - expected)
+    extra = sorted(set(arrays) - set(_META_KEYS) - set(_OPTIONAL_KEYS) - expected)
     if found != expected or extra:
         _fail(path, f"parameters {sorted(found)} do not match a {kind} net built from its config "
                     f"(expected {sorted(expected)}; unexpected keys {extra})")
@@ -243,7 +267,7 @@ def _from_arrays(path, arrays):
                         f"describes {template.shape} {template.dtype}")
         _check_finite(path, name, value)
         template[...] = value  # in place: the model's layers hold these very arrays
-    return SavedModel(model, mean_image, config, history, num_classes, path=path)
+    return SavedModel(model, Preprocessing(pixel_scale, mean_image), config, history, num_classes, path=path)
 
 
 def _check_finite(path, name, value):

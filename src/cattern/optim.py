@@ -186,19 +186,3 @@ def get_rule(name):
         raise ValueError(
             f"unknown update rule {name!r}; choose one of {sorted(RULES)}"
         ) from None
-
-
-def row_blocks(w, block_bytes=1 << 18):
-    """Slices that split ``w`` along its first axis into blocks of about
-    ``block_bytes`` (256 KB: three such arrays, w, dw and a velocity, fit in
-    a 1-2 MB L2 cache). An update rule applied block by block does the same
-    arithmetic, but each block's passes reuse what the previous pass loaded.
-
-    Returns a list of ``slice`` objects covering ``range(w.shape[0])``; a
-    scalar or small array is one block.
-    """
-    if w.ndim == 0:
-        return [slice(None)]
-    row_bytes = max(1, w[:1].nbytes)
-    rows = max(1, block_bytes // row_bytes)
-    return [slice(start, start + rows) for start in range(0, w.shape[0], rows)]

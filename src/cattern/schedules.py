@@ -115,31 +115,30 @@ class Warmup:
         return lr
 
 
-# Schedules by name, for configs and the command line.
-SCHEDULES = ("exponential_per_epoch", "constant", "step", "exponential", "cosine")
+# Schedules by name, for configs and the command line, as cattern.optim.RULES
+# names the update rules: each builds its schedule from the run's options
+# (``decay`` the per-epoch factor of the two exponential schedules;
+# ``step_epochs`` and ``gamma`` of Step; ``num_iters`` and
+# ``min_learning_rate`` of Cosine).
+SCHEDULES = {
+    "exponential_per_epoch": lambda lr, o: ExponentialPerEpoch(lr, o["decay"]),
+    "constant": lambda lr, o: Constant(lr),
+    "step": lambda lr, o: Step(lr, o["step_epochs"], o["gamma"]),
+    "exponential": lambda lr, o: Exponential(lr, o["decay"]),
+    "cosine": lambda lr, o: Cosine(lr, o["num_iters"], o["min_learning_rate"]),
+}
 
 
 def build_schedule(name, learning_rate, *, num_iters, decay=0.95, step_epochs=10.0, gamma=0.1,
                    min_learning_rate=0.0, warmup_epochs=0.0):
-    """The schedule called ``name`` (one of :data:`SCHEDULES`), with a linear
-    warmup in front when ``warmup_epochs`` > 0.
-
-    ``decay`` is the per-epoch factor of the two exponential schedules;
-    ``step_epochs`` and ``gamma`` parameterize :class:`Step`; ``num_iters``
-    (the run's length) and ``min_learning_rate`` parameterize :class:`Cosine`.
-    """
-    if name == "exponential_per_epoch":
-        schedule = ExponentialPerEpoch(learning_rate, decay)
-    elif name == "constant":
-        schedule = Constant(learning_rate)
-    elif name == "step":
-        schedule = Step(learning_rate, step_epochs, gamma)
-    elif name == "exponential":
-        schedule = Exponential(learning_rate, decay)
-    elif name == "cosine":
-        schedule = Cosine(learning_rate, num_iters, min_learning_rate)
-    else:
-        raise ValueError(f"unknown learning-rate schedule {name!r}; choose one of {list(SCHEDULES)}")
+    """The schedule called ``name`` (a key of :data:`SCHEDULES`), with a linear
+    warmup in front when ``warmup_epochs`` > 0."""
+    try:
+        build = SCHEDULES[name]
+    except KeyError:
+        raise ValueError(f"unknown learning-rate schedule {name!r}; choose one of {list(SCHEDULES)}") from None
     if warmup_epochs < 0:
         raise ValueError(f"warmup_epochs must be >= 0; got {warmup_epochs!r}")
+    schedule = build(learning_rate, {"num_iters": num_iters, "decay": decay, "step_epochs": step_epochs,
+                                     "gamma": gamma, "min_learning_rate": min_learning_rate})
     return Warmup(schedule, warmup_epochs) if warmup_epochs > 0 else schedule

@@ -1,12 +1,14 @@
 """cattern's networks as a scikit-learn classifier.
 
-:class:`CatternClassifier` wraps :class:`cattern.models.TwoLayerNet` and
-:class:`cattern.trainer.Trainer` behind ``fit`` / ``predict`` /
-``predict_proba`` / ``score``, so that ``GridSearchCV``, ``Pipeline`` and
-``cross_val_score`` use it as they use ``MLPClassifier``. Its hyperparameters
-carry the names of the project's own training options (``hidden_size``,
-``learning_rate``, ``reg``, ``num_iters``, ...), so a search grid written for
-cattern's tuning reads the same here.
+:class:`CatternClassifier` puts any net cattern trains (the two-layer net
+and the fully-connected nets of any depth) behind scikit-learn's ``fit`` /
+``predict`` / ``predict_proba`` / ``score``, so that ``GridSearchCV``,
+``Pipeline`` and ``cross_val_score`` use it as they use ``MLPClassifier``.
+Its hyperparameters are the fields of
+:class:`cattern.experiment.ExperimentConfig`, under the same names
+(``hidden_size``, ``learning_rate``, ``reg``, ``num_iters``, ...), and ``fit``
+builds and trains through that config, as ``cattern train`` does; a search
+grid written for cattern's tuning reads the same here.
 
 :func:`fixed_validation_split` turns the seed's fixed train/validation split
 into the ``(X, y, cv)`` that ``GridSearchCV`` expects.
@@ -29,19 +31,32 @@ except ImportError as err:  # validate_data arrived in scikit-learn 1.6
     ) from err
 
 from cattern.callbacks import PrintLoss
-from cattern.models import TwoLayerNet
-from cattern.trainer import TrainConfig, Trainer
+from cattern.experiment import ExperimentConfig, build_trainer
+
+# ExperimentConfig fields that are not hyperparameters of the estimator, and why:
+# the seed is random_state; fit has no validation set to stop early on or to
+# choose the best epoch by, nor a test set; augmentation moves images, and X
+# is any features; Ctrl-C stops a fit as it stops any scikit-learn estimator.
+NOT_PARAMETERS = ("seed", "final_test", "patience", "restore_best", "catch_interrupt", "augment_shift",
+                  "augment_rotation", "augment_scale", "elastic_alpha", "elastic_sigma")
+# The estimator's own defaults, where ExperimentConfig's (the seed's) do not train
+# on small or standardized data (see the class docstring).
+DEFAULTS = {"hidden_size": 100, "std": 1e-2, "learning_rate": 0.1, "num_iters": 1000, "momentum": 0.9}
 
 
 class CatternClassifier(ClassifierMixin, BaseEstimator):
-    """A cattern network (affine - ReLU - affine - softmax) as a scikit-learn classifier.
+    """A cattern network as a scikit-learn classifier.
 
-    With N examples of D features, H = ``hidden_size`` hidden units and C
-    classes, ``fit`` trains ``TwoLayerNet(D, H, C)`` by minibatch SGD with
-    momentum through :class:`cattern.trainer.Trainer`, on the mean softmax
-    cross-entropy plus ``0.5 * reg * sum(W**2)``. Labels may be anything
-    ``np.unique`` sorts (ints, strings, ...): they are stored in ``classes_``
-    and the net sees their indices 0..C-1.
+    With N examples of D features and C classes, ``fit`` builds the net the
+    hyperparameters describe (``model="two_layer"``: affine - ReLU - affine,
+    H = ``hidden_size``; ``model="fc"``: ``hidden_dims`` wide, with dropout
+    and normalization if asked) through
+    :class:`cattern.experiment.ExperimentConfig`, and trains it by minibatch
+    SGD with momentum (or any ``update_rule``) through
+    :class:`cattern.trainer.Trainer`, on the mean softmax cross-entropy plus
+    ``0.5 * reg * sum(W**2)``. Labels may be anything ``np.unique`` sorts
+    (ints, strings, ...): they are stored in ``classes_`` and the net sees
+    their indices 0..C-1.
 
     ``fit`` trains on the data it is given and nothing else: no validation
     set is held out, and the final parameters are kept. To choose
@@ -54,41 +69,36 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
+    Every field of :class:`~cattern.experiment.ExperimentConfig` but those in
+    :data:`NOT_PARAMETERS`, with its meaning there (``cattern train --help``
+    lists them), and these defaults where they differ (:data:`DEFAULTS`):
+
     hidden_size : int, default=100
-        H, the width of the hidden layer.
-    std : float, default=1e-2
-        Standard deviation of the initial weights (biases start at zero).
+    std : float or None, default=1e-2
+        Standard deviation of the initial weights; None: the seed's 1e-4 for
+        the two-layer net, He initialization for fc nets.
     learning_rate : float, default=0.1
-        The starting rate of SGD with momentum.
-    learning_rate_decay : float, default=0.95
-        Factor applied to the rate after each epoch (one pass over the data).
-    momentum : float, default=0.9
-        Velocity decay of SGD with momentum.
-    reg : float, default=5e-6
-        L2 strength.
     num_iters : int, default=1000
         Number of parameter updates (not epochs).
-    batch_size : int, default=200
-        Examples per update; capped at N.
-    update_rule : str, default="sgd_momentum"
-        A name in :data:`cattern.optim.RULES`.
-    dtype : {"float64", "float32"}, default="float64"
-        The net's float type: float64 is exact, float32 is fast.
+    momentum : float, default=0.9
+    pixel_scale : float, default=1.0
+        X is multiplied by it before the net sees it, in ``fit`` and
+        ``predict`` alike: 1 uses X as given; 255 turns pixels in [0, 1] into
+        the 0..255 the seed's notebook trained on.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and the batch order. An int ``s`` is passed
-        as is to both (``TwoLayerNet(seed=s)``, ``TrainConfig(seed=s)``), so
-        the same int gives the same predictions; None draws from NumPy's
-        global random state, as the seed's ``np.random.seed(0)`` expects.
+        Seeds the initial weights and the batch order: an int is the run's
+        seed (``ExperimentConfig(seed=...)``), so the same int gives the same
+        predictions; None draws the seed from NumPy's global random state,
+        as the seed's ``np.random.seed(0)`` expects.
     verbose : bool, default=False
         Print the loss every 100 iterations.
 
     The defaults differ from the seed's ``TwoLayerNet.train`` (learning rate
-    1e-3, initial weights 1e-4, 100 iterations) because those values do not
-    train on small or standardized data: measured with 1000 iterations, they
-    leave a 3-class blob problem at 68 % training accuracy (scikit-learn's
-    ``check_classifiers_train`` asks for 83 %) and MNIST at 11 %
-    validation accuracy, where learning_rate=0.1, std=1e-2 reach 93 % and
-    97.3 %.
+    1e-3, initial weights 1e-4) because those values do not train on small
+    or standardized data: measured with 1000 iterations, they leave a
+    3-class blob problem at 68 % training accuracy (scikit-learn's
+    ``check_classifiers_train`` asks for 83 %) and MNIST at 11 % validation
+    accuracy, where learning_rate=0.1, std=1e-2 reach 93 % and 97.3 %.
 
     Attributes
     ----------
@@ -98,9 +108,10 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         D, the number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (D,)
         Column names, when ``fit`` was given a DataFrame with string names.
-    net_ : TwoLayerNet
-        The trained network; ``net_.params`` holds W1 (D, H), b1 (H,),
-        W2 (H, C), b2 (C,).
+    config_ : ExperimentConfig
+        The config the net was built and trained with (its seed included).
+    net_ : TwoLayerNet or FullyConnectedNet
+        The trained network; ``net_.params`` holds W1 (D, H), b1 (H,), ...
     history_ : dict
         The trainer's history: ``loss_history`` (one float per update) and
         ``train_acc_history`` (one per epoch, on at most 1000 training rows);
@@ -110,7 +121,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : int
         Number of updates made.
 
-    scikit-learn's ``check_estimator`` (1.9) passes all 55 of its checks with
+    scikit-learn's ``check_estimator`` (1.9) passes all of its checks with
     the default hyperparameters, so no check is listed as an expected failure;
     ``tests/test_sklearn.py`` runs them. Two of them skip themselves unless
     pandas is installed and ``SCIPY_ARRAY_API=1`` is set; with both, they pass
@@ -118,13 +129,20 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
     not apply, and sparse input is refused with scikit-learn's own message.
     """
 
-    def __init__(self, hidden_size=100, std=1e-2, learning_rate=0.1, learning_rate_decay=0.95,
-                 momentum=0.9, reg=5e-6, num_iters=1000, batch_size=200,
-                 update_rule="sgd_momentum", dtype="float64", random_state=None, verbose=False):
+    def __init__(self, model="two_layer", hidden_size=100, std=1e-2, dtype="float64", pixel_scale=1.0,
+                 learning_rate=0.1, learning_rate_decay=0.95, momentum=0.9, reg=5e-6, num_iters=1000,
+                 batch_size=200, update_rule="sgd_momentum", hidden_dims="", dropout=0.0,
+                 input_dropout=0.0, normalization="none", max_norm=0.0,
+                 lr_schedule="exponential_per_epoch", warmup_epochs=0.0, step_epochs=10.0, step_gamma=0.1,
+                 min_learning_rate=0.0, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                 random_state=None, verbose=False):
         # scikit-learn's contract: __init__ stores the arguments untouched, so
         # that clone() and set_params() work; fit() validates them.
+        self.model = model
         self.hidden_size = hidden_size
         self.std = std
+        self.dtype = dtype
+        self.pixel_scale = pixel_scale
         self.learning_rate = learning_rate
         self.learning_rate_decay = learning_rate_decay
         self.momentum = momentum
@@ -132,23 +150,31 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         self.num_iters = num_iters
         self.batch_size = batch_size
         self.update_rule = update_rule
-        self.dtype = dtype
+        self.hidden_dims = hidden_dims
+        self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.normalization = normalization
+        self.max_norm = max_norm
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.step_epochs = step_epochs
+        self.step_gamma = step_gamma
+        self.min_learning_rate = min_learning_rate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weight_decay = weight_decay
         self.random_state = random_state
         self.verbose = verbose
 
     def fit(self, X, y):
         """Train a new network on X (N, D) and labels y (N,); returns self."""
-        init_seed, train_seed = self._seeds()
-        # The training options are checked (by TrainConfig) before any data is
-        # touched; hidden_size and std when the net is built.
-        config = TrainConfig(
-            num_iters=self.num_iters, batch_size=self.batch_size,
-            learning_rate=self.learning_rate, learning_rate_decay=self.learning_rate_decay,
-            update_rule=self.update_rule, momentum=self.momentum, reg=self.reg,
-            seed=train_seed,
-        )
-        dtype = _float_dtype(self.dtype)
-        X, y = validate_data(self, X, y, dtype=dtype)  # sets n_features_in_
+        # Every hyperparameter is checked (by ExperimentConfig) before any data is touched.
+        options = {name: getattr(self, name) for name in ExperimentConfig.__dataclass_fields__
+                   if name not in NOT_PARAMETERS}
+        config = ExperimentConfig(**options, seed=self._seed())
+        X, y = validate_data(self, X, y, dtype=np.dtype(config.dtype).type)  # sets n_features_in_
+        _check_one_label_type(y)  # before anything sorts the labels
         check_classification_targets(y)  # a float target like 0.37 is regression, not labels
         self.classes_, y_index = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -156,30 +182,29 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
                 f"y has only one class ({self.classes_[0]!r}); a classifier needs "
                 f"examples of at least 2 classes"
             )
-        net = self._build_net(X.shape[1], len(self.classes_), init_seed, dtype)
         callbacks = [PrintLoss()] if self.verbose else []
+        inputs = self._inputs(X)
+        trainer = build_trainer(config, inputs, y_index, y_index, callbacks=callbacks)
         # No X_val: the trainer then keeps the final parameters, measured on nothing held out.
-        self.history_ = Trainer(net, config, callbacks=callbacks).fit(X, y_index)
-        self.net_ = net
+        self.history_ = trainer.fit(inputs, y_index)
+        self.config_, self.net_ = config, trainer.model
         self.loss_curve_ = self.history_["loss_history"]
         self.n_iter_ = len(self.loss_curve_)
         return self
 
-    def _build_net(self, n_features, n_classes, seed, dtype):
-        """The untrained network for D = n_features inputs and C = n_classes outputs."""
-        return TwoLayerNet(n_features, self.hidden_size, n_classes, std=self.std,
-                           seed=seed, dtype=dtype)
+    def _inputs(self, X):
+        """What the net sees of X: X times pixel_scale (X itself when it is 1)."""
+        return X if self.pixel_scale == 1 else X * X.dtype.type(self.pixel_scale)
 
-    def _seeds(self):
-        """(init seed, trainer seed) from ``random_state``, as its docstring says."""
+    def _seed(self):
+        """The run's seed from ``random_state``, as the class docstring says."""
         rs = self.random_state
         if rs is None:
-            return None, None  # both draw from NumPy's global state
+            return int(np.random.randint(0, 2**31 - 1))  # NumPy's global state
         if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
-            return int(rs), int(rs)
+            return int(rs)
         rs = check_random_state(rs)  # a RandomState; raises, naming the value, on anything else
-        init_seed, train_seed = rs.randint(0, 2**31 - 1, size=2)
-        return int(init_seed), int(train_seed)
+        return int(rs.randint(0, 2**31 - 1))
 
     def predict_proba(self, X):
         """Class probabilities (N, C), columns in the order of ``classes_``.
@@ -188,8 +213,8 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         subtracted so that large scores cannot overflow.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=self.net_.dtype, reset=False)
-        return softmax(self.net_.scores(X), axis=1)  # (N, C)
+        X = validate_data(self, X, dtype=self.net_.dtype.type, reset=False)
+        return softmax(self.net_.scores(self._inputs(X)), axis=1)  # (N, C)
 
     def predict(self, X):
         """Predicted labels (N,), taken from ``classes_``."""
@@ -199,15 +224,16 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-def _float_dtype(name):
-    """np.float32 or np.float64 from a name, or ValueError listing the choices."""
-    try:
-        dtype = np.dtype(name)
-    except TypeError:
-        dtype = None
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {name!r}")
-    return dtype.type
+def _check_one_label_type(y):
+    """Refuse labels of mixed types (1 and "a" cannot be sorted), naming the types."""
+    def kind(label):
+        return "str" if isinstance(label, str) else "number" if isinstance(label, numbers.Number) \
+            else type(label).__name__
+
+    kinds = sorted({kind(label) for label in y}) if y.dtype == object else []
+    if len(kinds) > 1:
+        raise ValueError(f"y mixes labels of types {kinds}; give labels of one type "
+                         "(all strings, or all numbers)")
 
 
 def fixed_validation_split(X_train, y_train, X_val, y_val):

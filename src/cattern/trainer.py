@@ -22,8 +22,7 @@ import numpy as np
 from cattern import optim, schedules
 from cattern.checks import check_nonnegative, check_positive_int
 from cattern.errors import DivergedError
-from cattern.optim import row_blocks
-from cattern.workspace import Workspace
+from cattern.workspace import Workspace, row_blocks
 
 
 @dataclass(frozen=True)
@@ -206,6 +205,7 @@ class Trainer:
         self._slots = None
         self._subset = None
         self._order = None
+        self._schedule = self._update = None  # set by fit, from the config
 
     def can_extend(self):
         """Whether :meth:`extend` then :meth:`fit` gives exactly the run one longer fit would."""
@@ -232,29 +232,20 @@ class Trainer:
         becomes NaN or infinite.
         """
         cfg, model = self.config, self.model
-        X, y = model.check_data(X, y)
+        X, y = model.check_data(X, y)  # once per run, not per step
         if X_val is not None:
             X_val, y_val = model.check_data(X_val, y_val)
         n = X.shape[0]
         batch = min(cfg.batch_size, n)
         self.iterations_per_epoch = math.ceil(n / batch)
-        schedule = cfg.schedule()
-        update = optim.get_rule(cfg.update_rule)
-        # Each parameter is updated in row blocks that fit in the L2 cache, with a
-        # rule config (and so a velocity) per block: the rules are elementwise, so
-        # the math is the same, and the update's several passes over a block then
-        # hit the cache instead of memory (1.7x faster on W1 at H=1024).
-        if self._slots is None:
+        self._schedule, self._update = cfg.schedule(), optim.get_rule(cfg.update_rule)
+        if self._slots is None:  # a continued fit keeps the first fit's velocities
             self._slots = [(name, rows, cfg.rule_config(name))
                            for name, w in model.params.items() for rows in row_blocks(w)]
-        slots = self._slots
-        constrain = getattr(model, "constrain", None)
-
         # A fixed subset for train accuracy: cheap, and comparable across epochs.
         if self._subset is None:
             self._subset = np.sort(self.rng.choice(n, size=min(n, cfg.train_acc_size), replace=False))
         X_sub, y_sub = X[self._subset], y[self._subset]
-
         workspace = Workspace()  # the step's arrays, reused from one step to the next
         X_batch = np.empty((batch,) + X.shape[1:], dtype=X.dtype)
 
@@ -265,31 +256,11 @@ class Trainer:
         with _interruptible(self, cfg.catch_interrupt), np.errstate(over="ignore", invalid="ignore"):
             for it in range(self.steps_done, cfg.num_iters):
                 self.iteration = it
-                # Each epoch walks a fresh permutation, so every example is seen once.
-                pos = it % self.iterations_per_epoch
-                if pos == 0:
-                    self._order = self.rng.permutation(n)
-                idx = self._order[pos * batch:(pos + 1) * batch]
-                # mode='clip' lets take write straight into the buffer (the default
-                # 'raise' buffers the output); a permutation's indices are in range.
-                xb = np.take(X, idx, axis=0, out=X_batch[:len(idx)], mode="clip")
-                if cfg.augment is not None:
-                    xb = cfg.augment(xb, self.rng)
-
-                loss, grads = model.batch_loss(xb, y[idx], cfg.reg, workspace)
-                self.learning_rate = schedule(it, self.iterations_per_epoch)
-                if not np.isfinite(loss):
-                    raise DivergedError(it, float(loss), self.learning_rate)
-                for name, rows, rule_config in slots:
-                    rule_config["learning_rate"] = self.learning_rate
-                    update(model.params[name][rows], grads[name][rows], rule_config)
-                if constrain is not None:
-                    constrain()
-                self.steps_done = it + 1
-                self.history["loss_history"].append(float(loss))
+                xb, yb = self._next_batch(it, X, y, X_batch)
+                loss = self._step(it, xb, yb, workspace)
+                self.history["loss_history"].append(loss)
                 for cb in self.callbacks:
-                    cb.on_iteration_end(self, it, float(loss))
-
+                    cb.on_iteration_end(self, it, loss)
                 if (it + 1) % self.iterations_per_epoch == 0 or it == cfg.num_iters - 1:
                     self._record_epoch(X_sub, y_sub, X_val, y_val)
                     if self.stop_training:
@@ -299,6 +270,42 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
+
+    def _next_batch(self, it, X, y, X_batch):
+        """Batch ``it``'s examples: (B, D) inputs, gathered into ``X_batch`` and augmented, (B,) labels.
+
+        Each epoch walks a fresh permutation, so every example is seen once.
+        """
+        batch = X_batch.shape[0]
+        pos = it % self.iterations_per_epoch
+        if pos == 0:
+            self._order = self.rng.permutation(X.shape[0])
+        idx = self._order[pos * batch:(pos + 1) * batch]
+        # mode='clip' lets take write straight into the buffer (the default
+        # 'raise' buffers the output); a permutation's indices are in range.
+        xb = np.take(X, idx, axis=0, out=X_batch[:len(idx)], mode="clip")
+        if self.config.augment is not None:
+            xb = self.config.augment(xb, self.rng)
+        return xb, y[idx]
+
+    def _step(self, it, xb, yb, workspace):
+        """One update on the batch (xb, yb); returns its loss, before the update, as a float."""
+        loss, grads = self.model.batch_loss(xb, yb, self.config.reg, workspace)
+        self.learning_rate = self._schedule(it, self.iterations_per_epoch)
+        if not np.isfinite(loss):
+            raise DivergedError(it, float(loss), self.learning_rate)
+        # Each parameter is updated in row blocks that fit in the L2 cache, with a
+        # rule config (and so a velocity) per block: the rules are elementwise, so
+        # the math is the same, and the update's several passes over a block then
+        # hit the cache instead of memory (1.7x faster on W1 at H=1024).
+        for name, rows, rule_config in self._slots:
+            rule_config["learning_rate"] = self.learning_rate
+            self._update(self.model.params[name][rows], grads[name][rows], rule_config)
+        constrain = getattr(self.model, "constrain", None)
+        if constrain is not None:
+            constrain()
+        self.steps_done = it + 1
+        return float(loss)
 
     def _record_epoch(self, X_sub, y_sub, X_val, y_val):
         model = self.model

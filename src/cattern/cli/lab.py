@@ -1,7 +1,7 @@
 """``cattern lab``: the whole seed lab, in the terminal and in pictures."""
-import argparse
-
-from cattern.lab import QUICK_ENV, run_lab
+from cattern.cli.options import add_config_options, add_data_options, config_fields, search_configs
+from cattern.lab import QUICK_ENV, default_search_preset, run_lab
+from cattern.tuning import SEARCH_PRESETS
 
 
 def add_parser(subparsers):
@@ -13,29 +13,30 @@ def add_parser(subparsers):
                     "toy training; MNIST; a fixed-rate run and a decaying-rate run; their curves and "
                     "weights; the hyperparameter search; the test accuracy of the net chosen on "
                     "validation), printing each result beside the seed's, and write the figures, "
-                    "best_model.npz and summary.json to DIR.",
+                    "best_model.npz and summary.json to DIR, together, when the lab is done.",
     )
     parser.add_argument("--out", default="runs/lab", metavar="DIR",
                         help="folder for the figures, best_model.npz and summary.json (default: runs/lab)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the training runs and the search (default: 0)")
-    parser.add_argument("--data-dir", default=None, metavar="DIR",
-                        help="folder holding the MNIST .gz files (default: mnist_data, then the cache, "
-                             "then a download)")
-    parser.add_argument("--search-preset", default=None, metavar="NAME",
-                        help=f"search preset of cattern.tuning (default: lab, or lab-quick when "
-                             f"{QUICK_ENV}=1)")
+    parser.add_argument("--search-preset", default=None, choices=sorted(SEARCH_PRESETS), metavar="NAME",
+                        help=f"the search, a preset of cattern.tuning: {', '.join(sorted(SEARCH_PRESETS))} "
+                             f"(default: lab, or lab-quick when {QUICK_ENV}=1); the training options "
+                             "below replace its values")
     parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
                         help="search worker processes (default: -1, one per core)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    # For tests: the six arrays from an .npz instead of MNIST.
-    parser.add_argument("--data", default=None, help=argparse.SUPPRESS)
+    add_data_options(parser)
+    add_config_options(parser, many=True, exclude=("seed",))
     return parser
 
 
 def run(args):
     """Run the lab; returns the exit status (0, or 1 when a seed target is missed)."""
-    summary = run_lab(args.out, seed=args.seed, data_dir=args.data_dir, data_file=args.data,
-                      search_preset=args.search_preset, n_jobs=args.n_jobs, progress=not args.no_progress)
+    overridden = any(getattr(args, f.name) is not None for f, _, _ in config_fields(exclude=("seed",)))
+    configs = search_configs(args, preset=args.search_preset or default_search_preset()) if overridden else None
+    summary = run_lab(args.out, seed=args.seed, data_dir=args.data_dir, validation_size=args.validation_size,
+                      verify=not args.no_verify, search_preset=args.search_preset, search_configs=configs,
+                      n_jobs=args.n_jobs, progress=not args.no_progress)
     missed = [name for name, met in summary["targets_met"].items() if not met]
     if missed:
         print(f"cattern lab: missed the seed's target(s): {', '.join(missed)}")

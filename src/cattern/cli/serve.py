@@ -6,17 +6,10 @@ import threading
 import webbrowser
 from pathlib import Path
 
-import numpy as np
+from cattern.cli.options import add_data_options, load_raw_from_args
 
-from cattern.experiment import ExperimentConfig
-
-# The net trained when no MODEL is given: small and quick (a few seconds in
-# float32 on two cores), about 96-97 % on the test set. A larger init std
-# and rate than the seed's skip its slow start near loss ln 10.
-QUICK_CONFIG = ExperimentConfig(
-    hidden_size=100, std=0.01, dtype="float32", learning_rate=0.1, learning_rate_decay=0.95,
-    momentum=0.9, reg=1e-4, num_iters=600, batch_size=200, seed=0,
-)
+# The net trained when no MODEL is given (cattern.presets: "quick").
+QUICK_PRESET = "quick"
 
 
 def add_parser(subparsers):
@@ -34,37 +27,31 @@ def add_parser(subparsers):
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
-    parser.add_argument("--data-dir", default=None, metavar="DIR",
-                        help="folder holding the MNIST .gz files (default: mnist_data, then the cache)")
     parser.add_argument("--no-open", action="store_true", help="do not open a browser")
+    add_data_options(parser)
     return parser
 
 
-def load_data(data_dir):
-    """MNIST as the loader gives it: (X_train, y_train, X_val, y_val, X_test, y_test)."""
-    from mnist_data.load_mnist import read_data_sets
-
-    return read_data_sets("mnist_data" if data_dir is None else str(data_dir), verbose=False)
-
-
-def train_quick(data, cfg=QUICK_CONFIG):
-    """Train ``cfg`` on the loader's arrays and return it as a SavedModel.
+def train_quick(raw, preset=QUICK_PRESET):
+    """Train the preset on MNIST (a :class:`~cattern.data.splits.RawData`) and return it as a SavedModel.
 
     The net goes through a model file and back, so the page serves exactly
-    what ``cattern train`` followed by ``cattern serve MODEL`` would.
+    what ``cattern train --preset quick`` followed by ``cattern serve MODEL``
+    would.
     """
     from cattern.callbacks import ProgressBar
+    from cattern.data.splits import prepare
     from cattern.experiment import train_model
     from cattern.model_io import load_model, save_model
+    from cattern.presets import get_preset
 
-    X_train, y_train, X_val, y_val, _, _ = data
-    rows = lambda X: np.asarray(X, dtype=np.float32).reshape(len(X), -1)  # noqa: E731
-    mean_image = rows(X_train).mean(axis=0, dtype=np.float64).astype(np.float32)  # (D,)
-    model, history = train_model(cfg, rows(X_train) - mean_image, y_train, rows(X_val) - mean_image, y_val,
+    cfg = get_preset(preset)
+    split = prepare(raw, cfg.pixel_scale)
+    model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val,
                                  callbacks=[ProgressBar(desc="training a small net")])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "quick.npz"
-        save_model(path, model, mean_image=mean_image, config=cfg, history=history)
+        save_model(path, model, preprocessing=split.preprocessing, config=cfg, history=history)
         return load_model(path)
 
 
@@ -88,20 +75,20 @@ def run(args):
     sock = bind(args.host, args.port)                        # so does a port in use
     try:
         try:
-            data = load_data(args.data_dir)
+            raw = load_raw_from_args(args, verbose=False)
         except (OSError, ValueError, RuntimeError) as err:
             if saved is None:
                 raise ValueError(f"no MODEL given and MNIST could not be loaded to train one ({err}); "
                                  "pass a model file from `cattern train`, or --data-dir with the "
                                  "MNIST .gz files") from None
-            data, note = None, f"No test digits: MNIST could not be loaded ({err}). Pass --data-dir."
+            raw, note = None, f"No test digits: MNIST could not be loaded ({err}). Pass --data-dir."
         if saved is None:
             print("No MODEL given: training a small net first (`cattern train` makes a better one).",
                   file=sys.stderr)
-            saved = train_quick(data)
+            saved = train_quick(raw)
         digits = None
-        if data is not None:
-            digits, note = TestDigits.from_arrays(data[4], data[5]), None
+        if raw is not None:
+            digits, note = TestDigits.from_arrays(raw.X_test, raw.y_test), None
 
         if _is_loopback(args.host):
             allowed = LOOPBACK_HOSTS

@@ -1,14 +1,19 @@
 """``cattern train``: one training run; saves the model, its curves and summary.json."""
-import argparse
 import time
-from pathlib import Path
 
-from cattern.atomic import write_json
-from cattern.experiment import add_config_arguments, config_from_args
-from cattern.lab import TestSet, load_splits, prepare, train_run
+from cattern.atomic import run_folder, write_json
+from cattern.callbacks import ProgressBar
+from cattern.cli.options import add_config_options, add_data_options, config_from_args, load_raw_from_args
+from cattern.data.splits import prepare
+from cattern.experiment import train_model
 from cattern.model_io import save_model
 from cattern.presets import PRESETS, get_preset
 from cattern.viz import figures
+
+# What a train run leaves in --out; the evaluation files of an earlier model
+# there are removed, since they would describe another net.
+OUTPUTS = ("model.npz", "curves.png", "summary.json", "evaluation.json", "confusion_matrix.png",
+           "misclassified.png")
 
 
 def add_parser(subparsers):
@@ -16,41 +21,38 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "train",
         help="train one net; save model.npz, curves.png and summary.json",
-        description="Train one net on MNIST's 55000 training images, measuring validation accuracy "
-                    "each epoch. Writes DIR/model.npz (the net, its config, the mean image and the "
-                    "history), DIR/curves.png and DIR/summary.json. The test set is not touched, "
-                    "unless the config says --final-test true (the presets two-layer-best and "
-                    "fc-best do): then it is used once, after training, on the final model. "
-                    "Otherwise evaluate the model you choose with `cattern evaluate DIR/model.npz`.",
+        description="Train one net on MNIST's training images, measuring validation accuracy "
+                    "each epoch. Writes DIR/model.npz (the net, its config, its preprocessing and the "
+                    "history), DIR/curves.png and DIR/summary.json, all at once when training ends. "
+                    "The test set is not touched, unless the config says --final-test true (the "
+                    "presets two-layer-best and fc-best do): then it is used once, after training, "
+                    "on the final model. Otherwise evaluate the model you choose with "
+                    "`cattern evaluate DIR/model.npz`.",
     )
     parser.add_argument("--preset", default="default", metavar="NAME",
                         help=f"start from a named config, one of {', '.join(sorted(PRESETS))}; "
                              "the options below override it (default: default)")
     parser.add_argument("--out", default="runs/train", metavar="DIR",
                         help="folder for model.npz, curves.png and summary.json (default: runs/train)")
-    parser.add_argument("--data-dir", default=None, metavar="DIR",
-                        help="folder holding the MNIST .gz files (default: mnist_data, then the cache)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--data", default=None, help=argparse.SUPPRESS)  # tests: arrays from an .npz
-    add_config_arguments(parser)
+    add_data_options(parser)
+    add_config_options(parser)
     return parser
 
 
 def run(args):
     """Train as the options say; returns the exit status."""
     start = time.perf_counter()
-    cfg = config_from_args(args, get_preset(args.preset))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    data = prepare(*load_splits(args.data_dir, args.data, verbose=not args.no_progress))
-    test_set = TestSet(data.pop("X_test"), data.pop("y_test"), mean_image=data["mean_image"])
+    cfg = config_from_args(args, get_preset(args.preset))  # every option checked before any work
+    split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale)
     train_start = time.perf_counter()
-    model, history, val_acc = train_run(cfg, data, desc="train", progress=not args.no_progress)
+    callbacks = [] if args.no_progress else [ProgressBar(desc="train")]
+    model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val,
+                                 callbacks=callbacks, mean_image=split.preprocessing.mean_image)
     train_seconds = time.perf_counter() - train_start
+    val_acc = float((model.predict(split.X_val) == split.y_val).mean())
     # Once, after training and selection (early stopping, best epoch) are over.
-    test_acc = test_set.accuracy(model) if cfg.final_test else None
-    save_model(out / "model.npz", model, mean_image=data["mean_image"], config=cfg, history=history)
-    figures.save_figure(figures.curves_figure([history]), out / "curves.png")
+    test_acc = split.test.accuracy(model) if cfg.final_test else None
     summary = {
         "val_accuracy": val_acc,
         # Without final_test the test set is kept for the model finally chosen: `cattern evaluate` uses it.
@@ -59,17 +61,23 @@ def run(args):
         "seconds": round(time.perf_counter() - start, 2),
         "train_seconds": round(train_seconds, 2),
         "interrupted": bool(history.get("interrupted", False)),
-        "test_set_uses": test_set.uses,
+        "test_set_uses": split.test.uses,
         "seed": cfg.seed,
         "config": cfg.to_dict(),
         "preset": args.preset,
+        "data": {"source": split.raw.source, "validation_size": len(split.y_val),
+                 "fingerprint": split.fingerprint},
         "final_loss": history["loss_history"][-1],
         "model": "model.npz",
         "figures": {"curves": "curves.png"},
     }
-    write_json(out / "summary.json", summary)
+    with run_folder(args.out, OUTPUTS, record="summary.json") as folder:
+        save_model(folder / "model.npz", model, preprocessing=split.preprocessing, config=cfg,
+                   history=history)
+        figures.save_figure(figures.curves_figure([history]), folder / "curves.png")
+        write_json(folder / "summary.json", summary)
     if test_acc is not None:
         print(f"test accuracy {test_acc:.4f} (the test set's one use)")
-    print(f"validation accuracy {val_acc:.4f}; wrote {out / 'model.npz'}, {out / 'curves.png'}, "
-          f"{out / 'summary.json'}")
+    out = args.out.rstrip("/")
+    print(f"validation accuracy {val_acc:.4f}; wrote {out}/model.npz, {out}/curves.png, {out}/summary.json")
     return 0

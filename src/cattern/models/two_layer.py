@@ -2,21 +2,11 @@
 import numpy as np
 
 from cattern.callbacks import PrintLoss
-from cattern.checks import check_nonnegative, check_positive_int, check_X
-from cattern.layers import (
-    affine_backward,
-    affine_forward,
-    relu_backward,
-    relu_forward,
-    softmax_loss,
-)
+from cattern.checks import check_nonnegative, check_positive_int
+from cattern.layers import affine_backward, affine_forward, relu_backward, relu_forward
 from cattern.models.base import Classifier
 from cattern.trainer import TrainConfig, Trainer
 from cattern.workspace import no_workspace
-
-# Rows per forward pass in predict(): bounds memory on large inputs
-# (55000 x 1024 hidden units would otherwise be a 225 MB float32 temporary).
-_PREDICT_CHUNK = 8192
 
 
 class TwoLayerNet(Classifier):
@@ -68,60 +58,46 @@ class TwoLayerNet(Classifier):
         }
 
     # ------------------------------------------------------------------
-    # The loss: forward pass, then backward pass. The public loss(X, y, reg),
-    # from cattern.models.base.Classifier, checks its input and calls this.
+    # The forward pass and, beside it, the backward pass. The loss that joins
+    # them (softmax cross-entropy plus the L2 penalty), the public loss(X, y,
+    # reg) and the chunked scores(X) are written once, in Classifier.
     # ------------------------------------------------------------------
 
-    def batch_loss(self, X, y, reg, workspace=no_workspace):
-        """:meth:`loss` on data already checked by :meth:`check_data`.
+    def forward(self, X, train=True, workspace=no_workspace):
+        """Class scores for inputs X (N, D), and the cache :meth:`backward` needs.
 
-        The trainer checks the whole data set once and calls this every step,
-        so no step pays for the checks again. It also passes a
-        :class:`~cattern.workspace.Workspace`, from which every activation and
-        gradient array is reused across steps; the returned ``grads`` then live
-        in that workspace and are overwritten by the next call.
+        The net is the same in training and at test time, so ``train`` changes
+        nothing here. With a :class:`~cattern.workspace.Workspace` the
+        activations are written into its arrays, reused from step to step.
+
+        Returns (scores (N, C), cache).
         """
         W1, b1, W2, b2 = (self.params[k] for k in ("W1", "b1", "W2", "b2"))
-        N, (D, H), C = X.shape[0], W1.shape, W2.shape[1]
+        N, H, C = X.shape[0], W1.shape[1], W2.shape[1]
         ws, dt = workspace, self.dtype
-
-        # Forward: (N, D) -> (N, H) -> (N, H) -> (N, C)
-        hidden, cache1 = affine_forward(X, W1, b1, out=ws("hidden", (N, H), dt))
+        hidden, cache1 = affine_forward(X, W1, b1, out=ws("hidden", (N, H), dt))     # (N, D) -> (N, H)
         hidden, cache_relu = relu_forward(hidden, out=hidden)  # in place: the pre-activation isn't needed
-        scores, cache2 = affine_forward(hidden, W2, b2, out=ws("scores", (N, C), dt))
+        scores, cache2 = affine_forward(hidden, W2, b2, out=ws("scores", (N, C), dt))  # (N, H) -> (N, C)
+        return scores, (cache1, cache_relu, cache2)
 
-        loss, dscores = softmax_loss(scores, y)
+    def backward(self, dscores, cache, workspace=no_workspace):
+        """The chain rule through :meth:`forward`'s layers, in reverse.
 
-        # Backward: the chain rule through the same layers, in reverse.
+        Inputs: dscores (N, C), the gradient of the data loss with respect to
+        the scores; cache, from :meth:`forward`.
+
+        Returns grads: dW1 (D, H), dW2 (H, C), db1 (H,), db2 (C,), keyed in the
+        order the seed's gradient check prints them.
+        """
+        cache1, cache_relu, cache2 = cache
+        (N, C), (D, H) = dscores.shape, self.params["W1"].shape
+        ws, dt = workspace, self.dtype
         dhidden, dW2, db2 = affine_backward(
             dscores, cache2, out=(ws("dhidden", (N, H), dt), ws("dW2", (H, C), dt), ws("db2", (C,), dt)))
-        dhidden = relu_backward(dhidden, cache_relu)
+        dhidden = relu_backward(dhidden, cache_relu, out=dhidden)  # in place: dhidden is scratch
         _, dW1, db1 = affine_backward(  # X is the data: no gradient with respect to it
             dhidden, cache1, input_grad=False, out=(None, ws("dW1", (D, H), dt), ws("db1", (H,), dt)))
-        if reg:
-            # The L2 penalty 0.5 * reg * sum(W**2), 0.5 so that its gradient is reg * W;
-            # vdot sums W * W without a temporary. Skipped when reg is 0: no pass over W.
-            loss = loss + 0.5 * reg * (np.vdot(W1, W1) + np.vdot(W2, W2))
-            dW1 += reg * W1
-            dW2 += reg * W2
-        grads = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-        return loss, grads
-
-    # ------------------------------------------------------------------
-    # Prediction
-    # ------------------------------------------------------------------
-
-    def scores(self, X):
-        """Class scores (N, C) for inputs X (N, D), computed in chunks of rows."""
-        X = check_X(X, self.input_size, self.dtype)
-        p = self.params
-        out = np.empty((X.shape[0], self.output_size), dtype=self.dtype)
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            rows = slice(start, start + _PREDICT_CHUNK)
-            hidden, _ = affine_forward(X[rows], p["W1"], p["b1"])
-            hidden, _ = relu_forward(hidden, out=hidden)
-            affine_forward(hidden, p["W2"], p["b2"], out=out[rows])
-        return out
+        return {"W1": dW1, "W2": dW2, "b1": db1, "b2": db2}
 
     def train(self, X, y, X_val, y_val, learning_rate=1e-3, learning_rate_decay=0.95,
               reg=5e-6, num_iters=100, batch_size=200, verbose=False, momentum=0.9,

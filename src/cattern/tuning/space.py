@@ -198,7 +198,6 @@ SEARCH_PRESETS = {
     "lab": lab_search(),
     "lab-quick": lab_quick_search(),
 }
-PRESETS = SEARCH_PRESETS
 
 
 def preset_configs(name):

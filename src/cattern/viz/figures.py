@@ -123,13 +123,6 @@ def weights_figure(W1, title="First-layer weights"):
     return fig
 
 
-def confusion_matrix(y_true, y_pred, num_classes):
-    """Counts (C, C): row = true class, column = predicted class."""
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return counts
-
-
 def confusion_figure(counts, title="Confusion matrix (test set)"):
     """A confusion matrix (C, C) of counts, each cell annotated, rows = true labels."""
     counts = np.asarray(counts)

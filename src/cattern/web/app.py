@@ -89,10 +89,6 @@ class TestDigits:
             raise ValueError(f"{len(images)} test digits but labels of shape {labels.shape}")
         return cls(images, labels)
 
-    def as_float(self):
-        """(N, 784) float32 in [0, 1], scaled as MNIST's loader scales (uint8 / 255 in float32)."""
-        return self.images.astype(np.float32) / np.float32(255.0)
-
 
 def _layer_widths(model):
     """[D, H1, ..., C] from the weight matrices W1, W2, ... of a fully-connected net."""
@@ -156,8 +152,8 @@ def create_app(saved, digits=None, *, allowed_hosts=LOOPBACK_HOSTS, digits_note=
     """
     layer = explain.first_layer(saved)
     info = {
-        "kind": (saved.config or {}).get("model", type(saved.model).__name__),
-        "config": saved.config or {},
+        "kind": saved.config.model,
+        "config": saved.config.to_dict(),
         "hidden_size": None if layer is None else int(layer[0].shape[1]),
         "layers": _layer_widths(saved.model),
         "num_params": int(sum(p.size for p in getattr(saved.model, "params", {}).values())),
@@ -168,7 +164,7 @@ def create_app(saved, digits=None, *, allowed_hosts=LOOPBACK_HOSTS, digits_note=
     }
     if digits is not None:
         # The same predictions `cattern evaluate` makes on these digits.
-        info["test_accuracy"] = float((saved.predict(digits.as_float()) == digits.labels).mean())
+        info["test_accuracy"] = float((saved.predict(digits.images) == digits.labels).mean())
 
     async def index(request):
         return FileResponse(STATIC_DIR / "index.html")

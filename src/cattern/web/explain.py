@@ -5,7 +5,7 @@ of a saved network (TwoLayerNet, or the first layer of a deeper one) is
 ``W1`` (D, H), ``b1`` (H,). For one input digit x (D,), with the training
 set's mean image subtracted as the model was trained::
 
-    hidden = relu((x - mean_image) @ W1 + b1)      # (H,)
+    hidden = relu((x * pixel_scale - mean_image) @ W1 + b1)      # (H,)
 
 The units with the largest ``hidden`` values are the ones that "fire most";
 each unit's column ``W1[:, j]`` reshaped to 28 x 28 is the picture it
@@ -73,8 +73,8 @@ def top_units(saved, x, predicted, k=TOP_UNITS):
     if layer is None:
         return []
     W1, b1 = layer
-    centred = np.asarray(x, dtype=W1.dtype) - np.asarray(saved.mean_image, dtype=W1.dtype).reshape(-1)
-    hidden = np.maximum(centred @ W1 + b1, 0)                # (H,)
+    inputs = saved.preprocessing.transform(np.asarray(x)[None, :])[0].astype(W1.dtype)  # (784,), as trained
+    hidden = np.maximum(inputs @ W1 + b1, 0)                 # (H,)
     order = np.argsort(-hidden, kind="stable")[:k]
     W2 = _output_weights(saved, W1.shape[1])
     units = []
