@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cattern.data import ChecksumError, IdxError, MNISTNotFoundError, read_data_sets, write_idx
-from cattern.data.fetch import MNIST_FILES
+from cattern.data import ChecksumError, IdxError, MNIST_FILES, MNISTNotFoundError, read_data_sets, write_idx
 from http_server import Route, file_server, offline_env  # noqa: F401 (offline_env: a fixture)
 from mnist_data import load_mnist
 

