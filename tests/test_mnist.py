@@ -73,15 +73,18 @@ def test_raw_images_are_uint8_and_quiet_means_silent(fake_mnist, capsys):
 
 @pytest.mark.parametrize("size", [-1, 11, 2.5])
 def test_a_bad_validation_size_is_refused(size, fake_mnist):
-    with pytest.raises(ValueError, match="validation_size"):
+    with pytest.raises(ValueError, match="--validation-size on the command line, validation_size= in Python"):
         read_data_sets(fake_mnist[0], validation_size=size, verbose=False, verify=False, **OFFLINE)
 
 
 def test_a_users_file_with_the_wrong_hash_is_named_and_left_alone(fake_mnist, tmp_path):
     directory, _ = fake_mnist
     before = (directory / f"{NAMES[0]}.gz").read_bytes()
-    with pytest.raises(ChecksumError, match=f"{NAMES[0]}.gz.*train_dir"):
+    with pytest.raises(ChecksumError, match=f"{NAMES[0]}.gz") as info:
         read_data_sets(directory, verbose=False, **OFFLINE)
+    # Both spellings of each fix: the command line's option and the Python argument.
+    assert "(--data-dir on the command line, train_dir= in Python)" in str(info.value)
+    assert "(--no-verify; verify=False in Python)" in str(info.value)
     assert (directory / f"{NAMES[0]}.gz").read_bytes() == before
 
 
@@ -98,6 +101,7 @@ def test_nothing_anywhere_raises_not_found_and_creates_no_folder(tmp_path, monke
         read_data_sets("mnist_data", verbose=False, **OFFLINE)
     assert not (tmp_path / "mnist_data").exists()
     assert str(tmp_path / "default-data" / "mnist" / f"{NAMES[0]}.gz") in str(info.value)
+    assert "(--data-dir on the command line, train_dir= in Python)" in str(info.value)
 
 
 @pytest.mark.mnist

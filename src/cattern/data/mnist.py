@@ -29,6 +29,9 @@ from cattern.data.cache import ChecksumError, candidates, default_cache_dir, rea
 from cattern.data.fetch import DEFAULT_TIMEOUT, MNIST_FILES, fetch
 from cattern.data.idx import IdxError, read_idx
 
+# How errors name it: the CLI's option and the Python argument.
+_VALIDATION_SIZE = "the validation size (--validation-size on the command line, validation_size= in Python)"
+
 # The order the seed prints them in.
 TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS = MNIST_FILES
 
@@ -51,9 +54,10 @@ def _read_own(path, sha256):
         return _read(path, sha256)
     except ChecksumError as err:
         raise ChecksumError(
-            f"{err}.\nThis file is in the directory you passed as train_dir, which cattern reads but "
-            f"never overwrites. Delete or replace {path}, pass a train_dir without MNIST files to use "
-            "the verified cache, or pass verify=False if it is another data set in MNIST's format."
+            f"{err}.\nThis file is in the data folder you passed (--data-dir on the command line, "
+            f"train_dir= in Python), which cattern reads but never overwrites. Delete or replace {path}; "
+            "or pass another folder, one without MNIST's files, to use the verified download cache; "
+            "or skip the check for another data set in MNIST's format (--no-verify; verify=False in Python)."
         ) from err
 
 
@@ -137,7 +141,7 @@ def split_validation(X, y, validation_size):
     Returns (X_train, y_train, X_val, y_val): views of ``X`` and ``y``, no copies.
     """
     if not 0 <= validation_size <= len(X):
-        raise ValueError(f"validation_size must be between 0 and {len(X)} (the training set size), "
+        raise ValueError(f"{_VALIDATION_SIZE} must be between 0 and {len(X)}, the training set's size; "
                          f"got {validation_size}")
     return X[validation_size:], y[validation_size:], X[:validation_size], y[:validation_size]
 
@@ -169,7 +173,7 @@ def read_data_sets(train_dir="mnist_data", validation_size=5000, raw=False, verb
     """
     # The upper bound needs the training set's size; the rest is checked before any work.
     if not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
-        raise ValueError(f"validation_size must be a non-negative integer, got {validation_size!r}")
+        raise ValueError(f"{_VALIDATION_SIZE} must be a non-negative integer, got {validation_size!r}")
     X, y, X_test, y_test = load_mnist(train_dir, raw=raw, verify=verify, verbose=verbose,
                                       cache_dir=cache_dir, mirrors=mirrors, npm=npm, timeout=timeout)
     return (*split_validation(X, y, validation_size), X_test, y_test)
