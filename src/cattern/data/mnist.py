@@ -17,9 +17,15 @@ The ``Extracting <train_dir>/<name>.gz`` lines the seed shows are printed
 with ``train_dir`` as given and the ``.gz`` names, whichever source actually
 served the bytes, so the notebook's output reads the same on every machine.
 
+Pixels: images are float32 whose white is ``pixel_scale`` (1.0: [0, 1], the
+seed's scaling; 255.0: the raw values 0..255 as float32), through
+:func:`scale_pixels`, or the file's uint8 with ``raw=True``.
+
 Memory: each image file is decoded into uint8 and scaled into float32 once,
-with no float64 copy; the full split peaks near 300 MB resident.
+in place, with no float64 copy; the full split peaks near 300 MB resident.
 """
+import math
+import numbers
 import os
 import sys
 
@@ -73,7 +79,36 @@ def _pair(images, labels, image_path, label_path):
     return images[..., np.newaxis], labels.astype(np.int64)  # (N, rows, cols, 1), (N,)
 
 
-def load_mnist(train_dir="mnist_data", *, raw=False, verify=True, verbose=True,
+def check_pixel_scale(pixel_scale):
+    """Return ``pixel_scale`` as a float if it is a finite number > 0; raise ValueError otherwise."""
+    if (isinstance(pixel_scale, bool) or not isinstance(pixel_scale, numbers.Real)
+            or not math.isfinite(pixel_scale) or pixel_scale <= 0):
+        raise ValueError(f"pixel_scale must be a finite number > 0, the value of a white pixel "
+                         f"(1.0 gives images in [0, 1], 255.0 gives 0..255), got {pixel_scale!r}")
+    return float(pixel_scale)
+
+
+def scale_pixels(images, pixel_scale=1.0):
+    """uint8 pixels 0..255 as float32 whose white (255) is ``pixel_scale``.
+
+    Computed as ``images * float32(pixel_scale) / float32(255)``, in that
+    order and in float32: with ``pixel_scale=1`` the bits are those of
+    ``images / float32(255)``, the seed's scaling; with ``255`` the result
+    is exactly the integers 0..255. One float32 array is allocated (the
+    result, 4 bytes a pixel) and scaled in place: no float64 temporary.
+
+    images : uint8 array of any shape. Returns float32 of the same shape.
+    """
+    pixel_scale = check_pixel_scale(pixel_scale)
+    if images.dtype != np.uint8:
+        raise TypeError(f"scale_pixels takes uint8 pixels 0..255, got dtype {images.dtype}")
+    scaled = images.astype(np.float32)
+    scaled *= np.float32(pixel_scale)
+    scaled /= np.float32(255.0)
+    return scaled
+
+
+def load_mnist(train_dir="mnist_data", *, raw=False, pixel_scale=1.0, verify=True, verbose=True,
                cache_dir=None, mirrors=None, npm=True, timeout=DEFAULT_TIMEOUT):
     """Load MNIST's training and test sets, unsplit.
 
@@ -82,7 +117,11 @@ def load_mnist(train_dir="mnist_data", *, raw=False, verify=True, verbose=True,
     train_dir : str or os.PathLike
         Directory searched first for the four files (gzip or plain).
     raw : bool
-        False: images float32 in [0, 1]. True: uint8 in 0..255, unscaled.
+        False: images float32, scaled by ``pixel_scale``. True: the files'
+        uint8 0..255, unscaled (``pixel_scale`` must then stay 1.0).
+    pixel_scale : float > 0
+        The float32 value of a white pixel: 1.0 gives [0, 1], 255.0 the
+        raw values 0..255 as float32 (see :func:`scale_pixels`).
     verify : bool
         Hash-check files found in ``train_dir``; turn off for another data
         set in MNIST's format and names. Downloaded files are always checked.
@@ -96,11 +135,15 @@ def load_mnist(train_dir="mnist_data", *, raw=False, verify=True, verbose=True,
 
     Returns
     -------
-    X_train : (60000, 28, 28, 1) float32 (uint8 if raw)
+    X_train : (60000, 28, 28, 1) float32 in [0, pixel_scale] (uint8 if raw)
     y_train : (60000,) int64, digits 0..9
-    X_test : (10000, 28, 28, 1) float32 (uint8 if raw)
+    X_test : (10000, 28, 28, 1) float32 in [0, pixel_scale] (uint8 if raw)
     y_test : (10000,) int64
     """
+    check_pixel_scale(pixel_scale)
+    if raw and pixel_scale != 1.0:
+        raise ValueError(f"raw=True returns the files' uint8 pixels unscaled, so pixel_scale={pixel_scale!r} "
+                         "would be ignored; pass raw=True alone, or pixel_scale alone for float32")
     cache = default_cache_dir() if cache_dir is None else cache_dir
     own = {name: candidates(train_dir, name) for name in MNIST_FILES}
     absent = {name: sha for name, sha in MNIST_FILES.items() if not own[name] and not candidates(cache, name)}
@@ -127,9 +170,7 @@ def load_mnist(train_dir="mnist_data", *, raw=False, verify=True, verbose=True,
     for image_name, label_name in ((TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)):
         images, image_path = array(image_name)
         if not raw:
-            # uint8 -> float32 once, scaled in place: no float64 temporary.
-            images = images.astype(np.float32)
-            images /= np.float32(255.0)
+            images = scale_pixels(images, pixel_scale)
         labels, label_path = array(label_name)
         sets.extend(_pair(images, labels, image_path, label_path))
     return tuple(sets)
@@ -147,7 +188,7 @@ def split_validation(X, y, validation_size):
 
 
 def read_data_sets(train_dir="mnist_data", validation_size=5000, raw=False, verbose=True, *,
-                   cache_dir=None, mirrors=None, npm=True, verify=True,
+                   pixel_scale=1.0, cache_dir=None, mirrors=None, npm=True, verify=True,
                    timeout=DEFAULT_TIMEOUT):
     """Load MNIST split the way the seed's notebook expects.
 
@@ -157,12 +198,12 @@ def read_data_sets(train_dir="mnist_data", validation_size=5000, raw=False, verb
         Directory searched first (see the module docstring); never created.
     validation_size : int
         How many of the FIRST training images form the validation set.
-    raw, verbose, cache_dir, mirrors, npm, verify, timeout
+    raw, verbose, pixel_scale, cache_dir, mirrors, npm, verify, timeout
         As in :func:`load_mnist`.
 
     Returns
     -------
-    X_train : (60000 - V, 28, 28, 1) float32 in [0, 1] (uint8 0..255 if raw)
+    X_train : (60000 - V, 28, 28, 1) float32 in [0, pixel_scale] (uint8 0..255 if raw)
     y_train : (60000 - V,) int64
     X_val : (V, 28, 28, 1), training images 0..V-1
     y_val : (V,) int64
@@ -174,6 +215,7 @@ def read_data_sets(train_dir="mnist_data", validation_size=5000, raw=False, verb
     # The upper bound needs the training set's size; the rest is checked before any work.
     if not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
         raise ValueError(f"{_VALIDATION_SIZE} must be a non-negative integer, got {validation_size!r}")
-    X, y, X_test, y_test = load_mnist(train_dir, raw=raw, verify=verify, verbose=verbose,
-                                      cache_dir=cache_dir, mirrors=mirrors, npm=npm, timeout=timeout)
+    X, y, X_test, y_test = load_mnist(train_dir, raw=raw, pixel_scale=pixel_scale, verify=verify,
+                                      verbose=verbose, cache_dir=cache_dir, mirrors=mirrors, npm=npm,
+                                      timeout=timeout)
     return (*split_validation(X, y, validation_size), X_test, y_test)
