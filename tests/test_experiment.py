@@ -36,7 +36,7 @@ def test_defaults_are_the_seed_net_and_train_defaults():
     (dict(learning_rate=float("nan")), "learning_rate must be a finite number; got nan"),
     (dict(update_rule="lbfgs-magic"), "lbfgs-magic"),
     (dict(seed=-3), "seed must be an integer >= 0"),
-    (dict(pixel_scale=0.0), "pixel_scale must be > 0"),
+    (dict(pixel_scale=0.0), "pixel_scale must be a finite number > 0"),
     (dict(restore_best="yes"), "restore_best must be true or false"),
     # Options of the fc model are refused for the two-layer net, never ignored.
     (dict(dropout=0.5), "dropout=0.5: these options belong to the fc model, and the two_layer model"),

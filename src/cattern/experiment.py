@@ -29,6 +29,7 @@ import numpy as np
 from cattern import optim, schedules
 from cattern.augment import Augmenter
 from cattern.checks import check_nonnegative, check_positive_int
+from cattern.data.mnist import check_pixel_scale
 from cattern.models.fc_net import FullyConnectedNet
 from cattern.models.two_layer import TwoLayerNet
 from cattern.trainer import TrainConfig, Trainer
@@ -111,8 +112,7 @@ class ExperimentConfig:
             raise ValueError(f"seed must be an integer >= 0; got {self.seed!r}")
         if self.std is not None and not (check_nonnegative("std", self.std) > 0 or self.model == "two_layer"):
             raise ValueError("std must be > 0 for an fc net (or left out for He initialization); got 0")
-        if not check_nonnegative("pixel_scale", self.pixel_scale) > 0:
-            raise ValueError("pixel_scale must be > 0 (1 for pixels in [0, 1], 255 for 0..255); got 0")
+        check_pixel_scale(self.pixel_scale)
         self._check_model_options()
         self.train_config()  # the trainer's own checks: rates, sizes, the rule and schedule names
         self.augmenter(None)  # the augmenter's own checks

@@ -220,15 +220,3 @@ def read_data_sets(train_dir="mnist_data", validation_size=5000, raw=False, verb
                                       timeout=timeout)
     return (*split_validation(X, y, validation_size), X_test, y_test)
 
-
-def scale_pixels(images, pixel_scale):
-    """uint8 pixels (any shape) -> float32 whose white (255) is ``pixel_scale``.
-
-    Computed as ``images * pixel_scale / 255`` in float32, multiply first: for
-    pixel_scale 1 that is bit for bit ``images / 255``, and for 255 exactly
-    the integers 0..255.
-    """
-    scaled = images.astype(np.float32)
-    scaled *= np.float32(pixel_scale)
-    scaled /= np.float32(255.0)
-    return scaled
