@@ -222,3 +222,25 @@ class FullyConnectedNet(Classifier):
                 h, _ = relu_forward(a, out=a)
             affine_forward(h, p[f"W{L}"], p[f"b{L}"], out=out[rows])
         return out
+
+    # ------------------------------------------------------------------
+    # ReLU activity, for the diagnosing gradient check (cattern.diagnosis)
+    # ------------------------------------------------------------------
+
+    def relu_masks(self, X):
+        """Which hidden units are active (ReLU input > 0) in a training-mode pass on X (N, D).
+
+        Returns a list of L - 1 bool arrays, (N, Hi) each. Like :meth:`batch_loss`,
+        it draws dropout masks from ``self.dropout_rng`` (reset its state first to
+        see batch_loss's masks) and, with batchnorm, updates the running statistics.
+        A gradient check compares the masks at W - h and W + h to find the entries
+        whose step crosses a kink.
+        """
+        p, masks = self.params, []
+        h, _ = dropout_forward(check_X(X, self.input_size, self.dtype), self.input_dropout, True, self.dropout_rng)
+        for i in range(1, self.num_layers):
+            a, _ = affine_forward(h, p[f"W{i}"], p[f"b{i}"])
+            a, _ = self._norm_forward(i, a, train=True)
+            masks.append(a > 0)  # (N, Hi)
+            h, _ = dropout_forward(np.maximum(a, 0), self.dropout, True, self.dropout_rng)
+        return masks

@@ -152,3 +152,16 @@ class TwoLayerNet(Classifier):
         callbacks = list(callbacks) + ([PrintLoss()] if verbose else [])
         trainer = Trainer(self, config, callbacks=callbacks)
         return trainer.fit(X, y, X_val, y_val)
+
+    # ------------------------------------------------------------------
+    # ReLU activity, for the diagnosing gradient check (cattern.diagnosis)
+    # ------------------------------------------------------------------
+
+    def relu_masks(self, X):
+        """Which hidden units are active, ``X @ W1 + b1 > 0``, for inputs X (N, D).
+
+        Returns a list of one (N, H) bool array. A gradient check compares the
+        masks at W - h and W + h to find the entries whose step crosses a kink.
+        """
+        hidden, _ = affine_forward(check_X(X, self.input_size, self.dtype), self.params["W1"], self.params["b1"])
+        return [hidden > 0]
