@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cattern import gradient_check
+from cattern.cli import main
 from cattern.diagnosis import check_gradients, shapes
 from cattern.lab import toy_problem
 from cattern.models import FullyConnectedNet, TwoLayerNet
@@ -320,3 +321,38 @@ def test_relu_masks_are_the_active_units_of_a_training_pass():
 
 def test_cattern_gradient_check_re_exports_the_check():
     assert gradient_check.check_gradients is check_gradients
+
+
+# ----------------------------------------------------------------------
+# cattern gradcheck
+# ----------------------------------------------------------------------
+
+def test_cli_checks_the_toy_problem_and_prints_the_table(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("gradient check of TwoLayerNet (float64), N = 5 examples, reg = 0.05")
+    assert "max rel err" in out and "regularization  W2" in out
+    assert out.rstrip().endswith("passed: every array is correct or acceptable")
+
+
+def test_cli_checks_other_architectures(capsys):
+    assert main(["gradcheck", "--model", "fc", "--hidden-dims", "6,5", "--normalization", "layernorm",
+                 "--dropout", "0.2", "--num-inputs", "7", "--input-size", "5", "--num-classes", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "FullyConnectedNet (float64), N = 7 examples" in out and "gamma2" in out
+
+
+def test_cli_refuses_float32(capsys):
+    assert main(["gradcheck", "--dtype", "float32"]) == 2
+    assert "rerun in float64" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option,message", [
+    (["--num-inputs", "0"], "--num-inputs must be a positive integer; got 0"),
+    (["--dropout", "0.5"], "--dropout applies to --model fc only"),
+    (["--model", "mlp"], "unknown model kind 'mlp'"),
+])
+def test_cli_bad_options_exit_2_with_one_line(option, message, capsys):
+    assert main(["gradcheck", *option]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err
