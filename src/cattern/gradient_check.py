@@ -3,8 +3,14 @@
 The centered difference ``(f(x + h) - f(x - h)) / 2h`` has error O(h**2), so in
 float64 with h = 1e-5 it agrees with a correct analytic gradient to about
 1e-8 relative error, away from kinks such as ReLU's at zero.
+
+:func:`check_gradients`, re-exported from :mod:`cattern.diagnosis`, checks a
+whole model and says what is wrong: per term of the loss and per parameter
+array, a verdict, and the shape of the bug.
 """
 import numpy as np
+
+from cattern.diagnosis import ArrayCheck, GradCheckReport, check_gradients  # noqa: F401 (re-exported)
 
 
 def rel_error(x, y):

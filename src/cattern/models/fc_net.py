@@ -1,7 +1,7 @@
 """A fully-connected network of any depth: {affine - [norm] - ReLU - [dropout]} x (L - 1) - affine - softmax."""
 import numpy as np
 
-from cattern.checks import check_nonnegative, check_positive_int
+from cattern.checks import check_nonnegative, check_positive_int, check_X
 from cattern.layers import (
     affine_backward,
     affine_forward,
@@ -207,3 +207,19 @@ class FullyConnectedNet(Classifier):
             return
         for i in range(1, self.num_layers + 1):
             clip_column_norms(self.params[f"W{i}"], self.max_norm)
+
+    # ------------------------------------------------------------------
+    # ReLU activity, for the diagnosing gradient check (cattern.diagnosis)
+    # ------------------------------------------------------------------
+
+    def relu_masks(self, X):
+        """Which hidden units are active (ReLU input > 0) in a training-mode pass on X (N, D).
+
+        Returns a list of L - 1 bool arrays, (N, Hi) each. Like :meth:`batch_loss`,
+        it draws dropout masks from ``self.dropout_rng`` (reset its state first to
+        see batch_loss's masks) and, with batchnorm, updates the running statistics.
+        A gradient check compares the masks at W - h and W + h to find the entries
+        whose step crosses a kink.
+        """
+        _, (caches, _) = self.forward(check_X(X, self.input_size, self.dtype), train=True)
+        return [active > 0 for _, _, active, _ in caches]  # ReLU's cache: its output, > 0 where its input is

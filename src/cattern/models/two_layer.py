@@ -2,7 +2,7 @@
 import numpy as np
 
 from cattern.callbacks import PrintLoss
-from cattern.checks import check_nonnegative, check_positive_int
+from cattern.checks import check_nonnegative, check_positive_int, check_X
 from cattern.layers import affine_backward, affine_forward, relu_backward, relu_forward
 from cattern.models.base import Classifier
 from cattern.trainer import TrainConfig, Trainer
@@ -128,3 +128,16 @@ class TwoLayerNet(Classifier):
         callbacks = list(callbacks) + ([PrintLoss()] if verbose else [])
         trainer = Trainer(self, config, callbacks=callbacks)
         return trainer.fit(X, y, X_val, y_val)
+
+    # ------------------------------------------------------------------
+    # ReLU activity, for the diagnosing gradient check (cattern.diagnosis)
+    # ------------------------------------------------------------------
+
+    def relu_masks(self, X):
+        """Which hidden units are active, ``X @ W1 + b1 > 0``, for inputs X (N, D).
+
+        Returns a list of one (N, H) bool array. A gradient check compares the
+        masks at W - h and W + h to find the entries whose step crosses a kink.
+        """
+        _, (_, active, _) = self.forward(check_X(X, self.input_size, self.dtype))
+        return [active > 0]  # ReLU's cache: its output, > 0 exactly where its input is
