@@ -62,7 +62,7 @@ def test_a_preset_is_the_starting_point_and_options_override_it(tmp_path, data_d
 
 def test_bad_options_end_with_a_clear_error(tmp_path, data_dir, capsys):
     assert main(["train", *data_options(data_dir), "--out", str(tmp_path), "--learning-rate", "-1"]) == 2
-    assert "learning_rate must be a finite number >= 0; got -1.0" in capsys.readouterr().err
+    assert "--learning-rate must be a finite number >= 0; got -1.0" in capsys.readouterr().err
     assert main(["train", *data_options(data_dir), "--out", str(tmp_path), "--preset", "best-ever"]) == 2
     assert "unknown preset 'best-ever'" in capsys.readouterr().err
     assert not (tmp_path / "model.npz").exists()

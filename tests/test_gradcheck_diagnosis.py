@@ -350,7 +350,7 @@ def test_cli_refuses_float32(capsys):
 @pytest.mark.parametrize("option,message", [
     (["--num-inputs", "0"], "--num-inputs must be a positive integer; got 0"),
     (["--dropout", "0.5"], "dropout=0.5: these options belong to the fc model"),
-    (["--hidden-size", "0"], "hidden_size must be a positive integer; got 0"),
+    (["--hidden-size", "0"], "--hidden-size must be a positive integer; got 0"),
 ])
 def test_cli_bad_options_exit_2_with_one_line(option, message, capsys):
     assert main(["gradcheck", *option]) == 2

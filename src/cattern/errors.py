@@ -11,7 +11,9 @@ class DivergedError(FloatingPointError):
         self.iteration = iteration
         self.loss = loss
         self.learning_rate = learning_rate
-        super().__init__(
-            f"training diverged: the loss became {loss} at iteration {iteration} "
-            f"(learning rate {learning_rate:g}); try a smaller learning rate"
-        )
+        super().__init__(f"{self.reason()}; try a smaller learning rate")
+
+    def reason(self):
+        """What happened, without the advice (the command line names its option instead)."""
+        return (f"training diverged: the loss became {self.loss} at iteration {self.iteration} "
+                f"(learning rate {self.learning_rate:g})")

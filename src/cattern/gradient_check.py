@@ -26,8 +26,9 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Numerical gradient of a scalar function at x.
 
     Inputs:
-    - f: a function of no arguments that reads x and returns a scalar
-      (as in the seed, ``f = lambda W: net.loss(X, y)[0]``: it is called with x)
+    - f: a function called as ``f(x)``, returning a scalar; it may ignore its
+      argument and read x itself, as the seed's ``f = lambda W: net.loss(X, y)[0]``
+      does (x is then one of ``net.params``, perturbed in place)
     - x: the array to differentiate with respect to, any shape; it is perturbed
       in place one entry at a time and restored exactly afterwards
     - verbose: print each entry's index and gradient

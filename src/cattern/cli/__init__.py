@@ -9,14 +9,23 @@ import argparse
 import importlib
 import sys
 
+from cattern.errors import DivergedError
+
 # In the order ``cattern --help`` lists them.
-COMMANDS = ("lab", "train", "evaluate", "fetch", "tune", "serve", "gradcheck")
+COMMANDS = ("lab", "train", "evaluate", "tune", "serve", "fetch", "gradcheck")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (and where to look), not the usage text."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cattern",
-        description="A two-layer neural-network lab in NumPy, on MNIST.",
+        description="A neural-network lab in NumPy, on MNIST: the seed's two-layer net, and beyond.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
@@ -33,9 +42,17 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, RuntimeError) as err:
-        # Bad input and failed downloads end with their message, not a traceback:
-        # the message already names what is wrong and what to do.
+    except DivergedError as err:
+        print(f"cattern {args.command}: error: {err.reason()}; try a smaller --learning-rate "
+              "(or a smaller --std)", file=sys.stderr)
+        return 2
+    except MemoryError as err:
+        print(f"cattern {args.command}: error: out of memory: {err or 'an allocation failed'}; "
+              "choose a smaller net or --batch-size", file=sys.stderr)
+        return 2
+    except (ValueError, OSError, RuntimeError, ImportError) as err:
+        # Bad input, failed downloads and missing extras end with their message, not a
+        # traceback: the message already names what is wrong and what to do.
         print(f"cattern {args.command}: error: {err}", file=sys.stderr)
         return 2
 

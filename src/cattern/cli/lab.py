@@ -1,5 +1,5 @@
 """``cattern lab``: the whole seed lab, in the terminal and in pictures."""
-from cattern.cli.options import add_config_options, add_data_options, config_fields, search_configs
+from cattern.cli.options import add_config_options, add_data_options, config_fields, search_configs, whole_number
 from cattern.lab import QUICK_ENV, default_search_preset, run_lab
 from cattern.tuning import SEARCH_PRESETS
 
@@ -17,12 +17,12 @@ def add_parser(subparsers):
     )
     parser.add_argument("--out", default="runs/lab", metavar="DIR",
                         help="folder for the figures, best_model.npz and summary.json (default: runs/lab)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the training runs and the search (default: 0)")
+    parser.add_argument("--seed", type=whole_number(0), default=0, help="seeds the training runs and the search (default: 0)")
     parser.add_argument("--search-preset", default=None, choices=sorted(SEARCH_PRESETS), metavar="NAME",
                         help=f"the search, a preset of cattern.tuning: {', '.join(sorted(SEARCH_PRESETS))} "
                              f"(default: lab, or lab-quick when {QUICK_ENV}=1); the training options "
                              "below replace its values")
-    parser.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+    parser.add_argument("--n-jobs", type=whole_number(-1), default=-1, metavar="N",
                         help="search worker processes (default: -1, one per core)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_data_options(parser)

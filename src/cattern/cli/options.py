@@ -11,7 +11,9 @@
   ``evaluate`` and ``serve`` use the scale a model file records.
 """
 import argparse
+import contextlib
 import dataclasses
+import re
 import typing
 
 from cattern.data.splits import load_raw
@@ -29,6 +31,21 @@ def parse_bool(text):
     if lowered in ("0", "false", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def whole_number(low, high=None):
+    """An argparse type: a whole number in [low, high], else a message naming the range."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {value}")
+        return value
+    parse.__name__ = "whole number"  # argparse names the type in its own messages
+    return parse
 
 
 def config_fields(exclude=()):
@@ -69,10 +86,31 @@ def add_config_options(parser, *, many=False, base=ExperimentConfig(), exclude=(
 
 
 def config_from_args(args, base=ExperimentConfig()):
-    """``base`` with every training option given on the command line put in."""
+    """``base`` with every training option given on the command line put in.
+
+    A bad value raises ValueError naming the option (``--learning-rate``),
+    not the Python field.
+    """
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(ExperimentConfig)
              if getattr(args, f.name, None) is not None}
-    return dataclasses.replace(base, **given)
+    with options_named():
+        return dataclasses.replace(base, **given)
+
+
+@contextlib.contextmanager
+def options_named():
+    """Re-raise a ValueError from the config with its fields spelled as options.
+
+    ``learning_rate must be ...`` becomes ``--learning-rate must be ...``; a
+    field name is replaced only where it is the subject of the message (before
+    " must" or "="), so words such as "model" elsewhere stay words.
+    """
+    try:
+        yield
+    except ValueError as err:
+        names = "|".join(sorted((f.name for f in dataclasses.fields(ExperimentConfig)), key=len, reverse=True))
+        text = re.sub(rf"\b({names})(?= must|=)", lambda m: flag(m.group(1)), str(err))
+        raise ValueError(text) from None
 
 
 def parse_value(name, text):
@@ -135,7 +173,7 @@ def add_data_options(parser):
                        help="a folder holding MNIST's four files (gzip or plain idx), read first; missing "
                             "files come from the verified cache, downloaded once (default: ./mnist_data "
                             "if it exists, else the cache)")
-    group.add_argument("--validation-size", type=int, default=5000, metavar="N",
+    group.add_argument("--validation-size", type=whole_number(1), default=5000, metavar="N",
                        help="the first N training images validate; the rest train (default: 5000)")
     group.add_argument("--no-verify", action="store_true",
                        help="skip the SHA-256 check of the files in --data-dir (for another data set in "

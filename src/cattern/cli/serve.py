@@ -6,7 +6,7 @@ import threading
 import webbrowser
 from pathlib import Path
 
-from cattern.cli.options import add_data_options, load_raw_from_args
+from cattern.cli.options import add_data_options, load_raw_from_args, whole_number
 
 # The net trained when no MODEL is given (cattern.presets: "quick").
 QUICK_PRESET = "quick"
@@ -26,7 +26,8 @@ def add_parser(subparsers):
                         help="a model file from `cattern train` (DIR/model.npz); default: train a small one now")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    parser.add_argument("--port", type=whole_number(0, 65535), default=8000,
+                        help="port (default: 8000; 0 picks a free one)")
     parser.add_argument("--no-open", action="store_true", help="do not open a browser")
     add_data_options(parser)
     return parser

@@ -17,7 +17,14 @@ table) and ``OUT/best_model.npz``; the best rows are printed.
 import os
 import sys
 
-from cattern.cli.options import add_config_options, add_data_options, load_raw_from_args, search_configs
+from cattern.cli.options import (
+    add_config_options,
+    add_data_options,
+    load_raw_from_args,
+    options_named,
+    search_configs,
+    whole_number,
+)
 from cattern.data.splits import prepare
 from cattern.tuning import SEARCH_PRESETS, format_table, run_search
 from cattern.tuning.search import check_configs, pixel_scale_of
@@ -33,24 +40,24 @@ def add_parser(subparsers):
     search = parser.add_argument_group("the search")
     search.add_argument("--preset", choices=sorted(SEARCH_PRESETS),
                         help="start from a named search; options given replace its values")
-    search.add_argument("--random", type=int, default=None, metavar="N",
+    search.add_argument("--random", type=whole_number(1), default=None, metavar="N",
                         help="draw N random configs; an option value LOW..HIGH is drawn log-uniformly")
     search.add_argument("--halving", action="store_true",
                         help="successive halving: short runs for all, full runs for the best")
-    search.add_argument("--eta", type=int, default=3, help="halving keeps the best 1/eta per rung (default: 3)")
-    search.add_argument("--min-iters", type=int, default=200, metavar="N",
+    search.add_argument("--eta", type=whole_number(2), default=3, help="halving keeps the best 1/eta per rung (default: 3)")
+    search.add_argument("--min-iters", type=whole_number(1), default=200, metavar="N",
                         help="halving's shortest run, in iterations (default: 200)")
-    search.add_argument("--seed", type=int, default=0,
+    search.add_argument("--seed", type=whole_number(0), default=0,
                         help="the search seed; each run's seed derives from it and its config (default: 0)")
     search.add_argument("--out", default="runs/tune", metavar="DIR",
                         help="results directory; rerunning with the same DIR resumes (default: runs/tune)")
-    search.add_argument("--top", type=int, default=20, metavar="N", help="rows of the table to print (default: 20)")
+    search.add_argument("--top", type=whole_number(0), default=20, metavar="N", help="rows of the table to print (default: 20)")
     search.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     workers = parser.add_argument_group("where the runs train")
-    workers.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+    workers.add_argument("--n-jobs", type=whole_number(-1), default=-1, metavar="N",
                          help="worker processes (default: -1, cores // blas-threads)")
-    workers.add_argument("--blas-threads", type=int, default=1, metavar="N",
+    workers.add_argument("--blas-threads", type=whole_number(1), default=1, metavar="N",
                          help="BLAS threads per run; the numbers depend on it, not on --n-jobs (default: 1)")
     workers.add_argument("--backend", choices=["loky", "dask"], default="loky",
                          help="loky: processes on this machine; dask: a Dask cluster (default: loky)")
@@ -70,7 +77,8 @@ def run(args):
     """Run the search; print the ranked table, the best config and any edge warnings."""
     from cattern.model_io import save_model
 
-    configs = check_configs(build_configs(args))  # every config checked before any data is read
+    with options_named():
+        configs = check_configs(build_configs(args))  # every config checked before any data is read
     split = prepare(load_raw_from_args(args, verbose=False), pixel_scale_of(configs))
     os.makedirs(args.out, exist_ok=True)
     results_path = os.path.join(args.out, "results.jsonl")

@@ -54,8 +54,11 @@ def map_tasks(fn, tasks, data, *, n_jobs, backend="loky", scheduler=None, blas_t
         context, client = parallel_config(backend="loky", n_jobs=min(workers, len(tasks))), None
         run = _in_loky_worker
     else:
-        from distributed import Client
-
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ImportError("the dask backend needs Dask's distributed scheduler: "
+                              "pip install 'cattern[dask]'") from None
         client = Client(scheduler, set_as_default=False)
         # Scatter the data to every worker once, not with each task.
         context = parallel_config(backend="dask", n_jobs=n_jobs, client=client, scatter=list(data))

@@ -6,7 +6,8 @@
 - :mod:`cattern.web.server`: uvicorn in the foreground, or in a thread
 - ``static/``: the page itself, plain HTML, CSS and JavaScript, no build step
 
-Needs the ``serve`` extra (``pip install -e ".[serve]"``): Starlette and uvicorn.
+Starlette and uvicorn, which it runs on, are core dependencies: the plain
+``pip install -e .`` serves the page.
 ``cattern serve`` is the command line; in Python::
 
     from cattern.model_io import load_model

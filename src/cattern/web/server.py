@@ -1,5 +1,6 @@
 """Running the app under uvicorn: in the foreground, or in a thread for tests and notebooks."""
 import contextlib
+import errno
 import socket
 import threading
 import time
@@ -13,16 +14,29 @@ def _config(app, log_level):
 
 
 def bind(host="127.0.0.1", port=0):
-    """A listening TCP socket on ``host:port`` (port 0: any free port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    """A listening TCP socket on ``host:port`` (port 0: any free port).
+
+    Raises OSError naming what is wrong: a host that is no address or name
+    this machine resolves, an address that is not this machine's, a port in use.
+    """
+    if not 0 <= port <= 65535:
+        raise OSError(f"--port must be from 0 to 65535 (0 picks a free one); got {port}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as err:
+        raise OSError(f"--host {host!r} is not an address or a name this machine can resolve "
+                      f"({getattr(err, 'strerror', None) or err}); use e.g. 127.0.0.1 or localhost") from None
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock.bind(address)
     except OSError as err:
         sock.close()
-        raise OSError(f"cannot listen on {host}:{port}: {err.strerror}; "
-                      "pick another --port, or stop the program using it") from None
+        if err.errno == errno.EADDRINUSE:
+            raise OSError(f"cannot listen on {host}:{port}: the port is in use; pick another --port, "
+                          "or stop the program using it") from None
+        raise OSError(f"cannot listen on {host}:{port}: {err.strerror}; give a --host of this machine "
+                      "(127.0.0.1 for this machine only)") from None
     sock.listen(128)
     return sock
 
