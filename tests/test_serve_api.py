@@ -8,6 +8,7 @@ import base64
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 
@@ -320,6 +321,29 @@ def test_cattern_serve_serves_a_model_file(model_path, saved):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_client_that_disconnects_mid_body_is_one_log_line(model_path):
+    proc = subprocess.Popen(CLI + ["serve", str(model_path), "--port", "0", "--no-open",
+                                   "--data-dir", str(MNIST_DIR)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", proc.stdout.readline())
+        assert match
+        with socket.create_connection(("127.0.0.1", int(match.group(1))), timeout=10) as sock:
+            sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"pixels\": [0,")
+        status, _, _ = request(match.group(0).rstrip("/") + "/api/model")  # and it still answers
+        assert status == 200
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if "disconnected" in line]
+    assert lines == ["cattern serve: a client disconnected before sending its whole request (14 bytes received)"]
 
 
 def test_cattern_serve_refuses_a_bad_model_file(tmp_path):

@@ -27,6 +27,7 @@ from cattern.cli.options import (
 )
 from cattern.data.splits import prepare
 from cattern.tuning import SEARCH_PRESETS, format_table, run_search
+from cattern.tuning.executors import check_workers
 from cattern.tuning.search import check_configs, pixel_scale_of
 
 
@@ -78,7 +79,8 @@ def run(args):
     from cattern.model_io import save_model
 
     with options_named():
-        configs = check_configs(build_configs(args))  # every config checked before any data is read
+        configs = check_configs(build_configs(args))  # every option checked before any data is read
+    check_workers(args.n_jobs, args.backend, args.scheduler, args.blas_threads)
     split = prepare(load_raw_from_args(args, verbose=False), pixel_scale_of(configs))
     os.makedirs(args.out, exist_ok=True)
     results_path = os.path.join(args.out, "results.jsonl")

@@ -27,7 +27,10 @@ def check_workers(n_jobs, backend, scheduler, blas_threads):
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
     if backend == "dask" and scheduler is None:
-        raise ValueError("the dask backend needs a scheduler address, e.g. scheduler='tcp://10.0.0.5:8786'")
+        raise ValueError("the dask backend needs a scheduler address (--scheduler; scheduler= in Python), "
+                         "e.g. tcp://10.0.0.5:8786")
+    if backend == "dask":
+        _dask_client_class()
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive number of workers, or -1 for all cores; got {n_jobs!r}")
     if isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1:
@@ -54,12 +57,7 @@ def map_tasks(fn, tasks, data, *, n_jobs, backend="loky", scheduler=None, blas_t
         context, client = parallel_config(backend="loky", n_jobs=min(workers, len(tasks))), None
         run = _in_loky_worker
     else:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ImportError("the dask backend needs Dask's distributed scheduler: "
-                              "pip install 'cattern[dask]'") from None
-        client = Client(scheduler, set_as_default=False)
+        client = _dask_client_class()(scheduler, set_as_default=False)
         # Scatter the data to every worker once, not with each task.
         context = parallel_config(backend="dask", n_jobs=n_jobs, client=client, scatter=list(data))
         run = _tagged
@@ -74,6 +72,16 @@ def map_tasks(fn, tasks, data, *, n_jobs, backend="loky", scheduler=None, blas_t
     finally:
         if client is not None:
             client.close()
+
+
+def _dask_client_class():
+    """distributed.Client, or an ImportError naming the extra that installs it."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError("the dask backend needs Dask's distributed scheduler: "
+                          "pip install 'cattern[dask]'") from None
+    return Client
 
 
 def _tagged(index, fn, task, *data, blas_threads):

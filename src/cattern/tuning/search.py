@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from cattern.data.splits import fingerprint
 from cattern.errors import DivergedError
-from cattern.experiment import ExperimentConfig, build_trainer
+from cattern.experiment import ExperimentConfig, build_trainer, check_fits_in_memory
 from cattern.layers import softmax_loss
 from cattern.tuning import halving as sh
 from cattern.tuning.executors import check_workers, map_tasks
@@ -268,6 +268,9 @@ def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, ba
     check_workers(n_jobs, backend, scheduler, blas_threads)
     given = check_configs(configs)
     data = _check_data(given, X_train, y_train, X_val, y_val, mean_image)
+    num_classes = max(2, int(np.max(data[1])) + 1, int(np.max(data[3])) + 1)
+    for config in given:  # before any run starts: a net too large for the machine is refused
+        check_fits_in_memory(ExperimentConfig.from_dict({**config, "seed": 0}), data[0].shape[1], num_classes)
     if data_fingerprint is None:
         data_fingerprint = fingerprint(*data[:4])
     workers = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "blas_threads": blas_threads}

@@ -14,6 +14,7 @@ Everything the page needs comes from this app: no CDN, no outside request
 takes no file path from a request; the test digits are the ones the server
 was started with. Bad requests get a 4xx with ``{"error": message}``.
 """
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -30,6 +32,7 @@ from cattern.preprocess import mnist_style
 from cattern.web import explain
 from cattern.web.payload import MAX_BODY_BYTES, PayloadError, parse_predict
 
+log = logging.getLogger("cattern.serve")
 STATIC_DIR = Path(__file__).parent / "static"
 # The names a browser uses for a server bound to loopback. Refusing other Host
 # headers stops a web page elsewhere from reaching this server through DNS
@@ -114,11 +117,17 @@ async def read_body(request, limit=MAX_BODY_BYTES):
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadError(413, _too_large(f"{declared} bytes", limit))
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadError(413, _too_large("more than that", limit))
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadError(413, _too_large("more than that", limit))
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A closed tab or a dropped connection: ordinary, worth one line, not a traceback.
+        log.warning("cattern serve: a client disconnected before sending its whole request "
+                    "(%d bytes received)", size)
+        raise PayloadError(400, "the client disconnected mid-request") from None
     return b"".join(chunks)
 
 
