@@ -191,12 +191,93 @@ def test_an_interrupted_search_resumes_without_training_again(data, tmp_path, mo
         assert np.array_equal(value, again.best_model.params[name]), name
 
 
-def test_a_damaged_results_file_is_an_error_not_a_silent_restart(data, tmp_path):
+def rows_file(data, tmp_path):
+    """A results file of the tiny grid's 4 finished runs; returns (path, its lines)."""
     X, y, X_val, y_val = data
     path = tmp_path / "results.jsonl"
-    path.write_text('{"key": "a"}\nnot json\n{"key": "b"}\n')
-    with pytest.raises(ValueError, match="line 1 is not a results row .'key' must be a 16-character key"):
-        run_search(tiny_grid(), X, y, X_val, y_val, results_path=path, progress=False)
+    run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    return path, path.read_text().splitlines()
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda row: {**row, "val_acc": "high"}, "'val_acc' must be an accuracy in \\[0, 1\\] in a finished run; got 'high'"),
+    (lambda row: {**row, "val_acc": None}, "'val_acc' must be an accuracy in \\[0, 1\\] in a finished run; got None"),
+    (lambda row: {**row, "val_acc": 5.0}, "'val_acc' must be an accuracy in \\[0, 1\\] in a finished run; got 5.0"),
+    (lambda row: {**row, "status": "great"}, "'status' must be 'ok' or 'diverged'"),
+    (lambda row: {k: v for k, v in row.items() if k != "seconds"}, "the row has no 'seconds'"),
+])
+def test_a_poisoned_middle_row_is_an_error_naming_its_line(data, tmp_path, change, message):
+    X, y, X_val, y_val = data
+    path, lines = rows_file(data, tmp_path)
+    lines[1] = json.dumps(change(json.loads(lines[1])))
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=f"line 2 is not a results row \\({message}"):
+        run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    assert path.read_text() == "\n".join(lines) + "\n"  # an error, and nothing appended
+
+
+@pytest.mark.parametrize("tail", ["garbage\n", '{"key": "0123456789abcdef", "val_acc":', '{"val_acc": 5.0}\n'])
+def test_a_torn_or_garbage_last_line_is_cut_off_before_appending(data, tmp_path, monkeypatch, tail):
+    X, y, X_val, y_val = data
+    path, lines = rows_file(data, tmp_path)
+    dropped = lines.pop()                       # the last run's row is lost...
+    path.write_text("\n".join(lines) + "\n" + tail)  # ...and a torn or garbage line is in its place
+    counter = CountingTrainer(monkeypatch)
+    run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    assert counter.calls >= 1                   # the lost run trained again
+    again = path.read_text().splitlines()
+    assert again[:3] == lines and json.loads(again[3])["key"] == json.loads(dropped)["key"]
+    assert len(read_rows(path)) == 4            # and the next reading takes the whole file
+
+
+def test_a_second_search_on_the_same_file_is_refused(data, tmp_path):
+    from cattern.tuning.results import ResultsLog
+
+    X, y, X_val, y_val = data
+    path = tmp_path / "results.jsonl"
+    with ResultsLog(path):
+        with pytest.raises(RuntimeError, match="another search is writing .*results.jsonl"):
+            run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)  # free again
+
+
+def test_results_on_other_data_are_not_reused(data, tmp_path, monkeypatch):
+    """A rerun into the same file on other data (here: a smaller validation set)
+    trains again; its table and its best net are measured on the new data."""
+    X, y, X_val, y_val = data
+    path = tmp_path / "results.jsonl"
+    run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    counter = CountingTrainer(monkeypatch)
+    other = run_search(tiny_grid(), X, y, X_val[:50], y_val[:50], n_jobs=1, results_path=path, progress=False)
+    assert counter.calls == 4
+    assert other.best_row["val_acc"] == np.mean(other.best_model.predict(X_val[:50]) == y_val[:50])
+    assert len(read_rows(path)) == 8
+    # Nor on another BLAS thread count, which changes the numbers' last bits.
+    counter.calls = 0
+    run_search(tiny_grid(), X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False, blas_threads=2)
+    assert counter.calls == 4
+
+
+def test_spelling_out_a_default_names_the_same_run(data, tmp_path, monkeypatch):
+    X, y, X_val, y_val = data
+    path = tmp_path / "results.jsonl"
+    configs = grid(learning_rate=[1e-2], hidden_size=[8], num_iters=[40], batch_size=[50], dtype="float32")
+    first = run_search(configs, X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    counter = CountingTrainer(monkeypatch)
+    spelled = [{**configs[0], "reg": 5e-6, "std": 1e-4, "learning_rate": 0.01, "pixel_scale": 1}]
+    again = run_search(spelled, X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
+    assert again.best_row == first.best_row and counter.calls == 1  # only the best net, to return it
+
+
+def test_a_nan_score_is_recorded_as_diverged_and_json_holds_no_nan():
+    from cattern.tuning.results import make_row
+
+    config = resolve({"num_iters": 10})
+    row = make_row("0123456789abcdef", config, 0, 10, None,
+                   {"status": "ok", "val_acc": 0.1, "val_loss": float("nan"), "train_acc": 0.1,
+                    "seconds": 1.0, "resumed_from": None, "error": None})
+    assert row["status"] == "diverged" and row["val_acc"] is None and "overflowed" in row["error"]
+    json.dumps(row, allow_nan=False)
 
 
 def test_a_diverged_run_is_recorded_and_the_search_goes_on(data, tmp_path):

@@ -17,3 +17,7 @@ class DivergedError(FloatingPointError):
         """What happened, without the advice (the command line names its option instead)."""
         return (f"training diverged: the loss became {self.loss} at iteration {self.iteration} "
                 f"(learning rate {self.learning_rate:g})")
+
+
+class NetTooLargeError(MemoryError):
+    """A net would need more memory than the machine has to spare; refused before allocating."""

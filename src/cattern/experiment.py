@@ -30,6 +30,7 @@ from cattern import optim, schedules
 from cattern.augment import Augmenter
 from cattern.checks import check_nonnegative, check_positive_int
 from cattern.data.mnist import check_pixel_scale
+from cattern.errors import NetTooLargeError
 from cattern.models.fc_net import FullyConnectedNet
 from cattern.models.two_layer import TwoLayerNet
 from cattern.trainer import TrainConfig, Trainer
@@ -285,7 +286,7 @@ def check_fits_in_memory(cfg, input_size, num_classes, available=None):
     need = memory_estimate(cfg, input_size, num_classes)
     if need > available / 2:
         widths = ",".join(map(str, cfg.hidden_widths()))
-        raise MemoryError(f"a {cfg.model} net with hidden widths {widths} on {input_size} inputs needs "
+        raise NetTooLargeError(f"a {cfg.model} net with hidden widths {widths} on {input_size} inputs needs "
                           f"about {need / 2**30:.1f} GiB ({cfg.dtype}), more than half of this machine's "
                           f"{available / 2**30:.1f} GiB; choose fewer hidden units")
 

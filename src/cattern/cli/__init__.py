@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-from cattern.errors import DivergedError
+from cattern.errors import DivergedError, NetTooLargeError
 
 # In the order ``cattern --help`` lists them.
 COMMANDS = ("lab", "train", "evaluate", "tune", "serve", "fetch", "gradcheck")
@@ -45,6 +45,9 @@ def main(argv=None):
     except DivergedError as err:
         print(f"cattern {args.command}: error: {err.reason()}; try a smaller --learning-rate "
               "(or a smaller --std)", file=sys.stderr)
+        return 2
+    except NetTooLargeError as err:  # refused before allocating; the message says what to do
+        print(f"cattern {args.command}: error: {err}", file=sys.stderr)
         return 2
     except MemoryError as err:
         print(f"cattern {args.command}: error: out of memory: {err or 'an allocation failed'}; "

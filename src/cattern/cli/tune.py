@@ -82,15 +82,13 @@ def run(args):
         configs = check_configs(build_configs(args))  # every option checked before any data is read
     check_workers(args.n_jobs, args.backend, args.scheduler, args.blas_threads)
     split = prepare(load_raw_from_args(args, verbose=False), pixel_scale_of(configs))
-    os.makedirs(args.out, exist_ok=True)
     results_path = os.path.join(args.out, "results.jsonl")
-    print(f"searching {len(configs)} configs{' with successive halving' if args.halving else ''}; "
-          f"results in {results_path}", file=sys.stderr)
     outcome = run_search(
         configs, split.X_train, split.y_train, split.X_val, split.y_val, seed=args.seed, n_jobs=args.n_jobs,
         backend=args.backend, scheduler=args.scheduler, results_path=results_path,
         halving=args.halving, eta=args.eta, min_iters=args.min_iters, blas_threads=args.blas_threads,
         progress=not args.no_progress, mean_image=split.preprocessing.mean_image,
+        data_fingerprint=split.fingerprint, log=lambda line: print(line, file=sys.stderr),
     )
     print(format_table(outcome.results, limit=args.top))
     print(f"table: {os.path.splitext(results_path)[0] + '.csv'}")

@@ -237,7 +237,7 @@ def _cost(config, iters, done=0):
 
 def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, backend="loky",
                scheduler=None, results_path=None, halving=False, eta=3, min_iters=200,
-               blas_threads=1, progress=True, mean_image=None, data_fingerprint=None):
+               blas_threads=1, progress=True, mean_image=None, data_fingerprint=None, log=None):
     """Train each config and rank them by validation accuracy.
 
     Inputs:
@@ -260,6 +260,8 @@ def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, ba
     - mean_image: (D,) the image subtracted from X, for configs that augment
     - data_fingerprint: identifies the data in the results' keys (a split's
       ``fingerprint``); None hashes the four arrays
+    - log: a callable given one line, when every input has been checked and
+      the search starts
 
     Returns a :class:`SearchOutcome`.
     """
@@ -274,8 +276,11 @@ def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, ba
     if data_fingerprint is None:
         data_fingerprint = fingerprint(*data[:4])
     workers = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "blas_threads": blas_threads}
-    with ResultsLog(results_path) as log:
-        runner = _Runner(data, seed, log, workers, progress, data_fingerprint)
+    with ResultsLog(results_path) as results:
+        if log is not None:
+            log(f"searching {len(given)} configs{' with successive halving' if halving else ''}"
+                + (f"; results in {results_path}" if results_path is not None else ""))
+        runner = _Runner(data, seed, results, workers, progress, data_fingerprint)
         if halving:
             rows = sh.successive_halving(given, runner.run, eta=eta, min_iters=min_iters)
         else:

@@ -1,0 +1,233 @@
+"""Never a wrong number, never a traceback: the command line under bad input.
+
+For every input, a subcommand either succeeds or ends with exit status 2 and
+ONE line naming what is wrong; and its --out folder never holds half a run,
+nor a summary of another run beside this run's files. A table of the cases a
+hostile probe found, then hypothesis over option values, then processes:
+a search killed with kill -9 leaves no worker behind.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from cattern.cli import main
+from cattern.data.splits import load_raw
+from cattern.model_io import load_model
+from synthetic_data import data_options, write_mnist_dir
+
+FAST = ["--num-iters", "30", "--hidden-size", "8", "--std", "0.01", "--learning-rate", "0.05",
+        "--batch-size", "50", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_mnist_dir(tmp_path_factory.mktemp("data") / "mnist")
+
+
+def run(argv, capsys):
+    """``cattern ARGV`` in this process: (exit status, stderr lines). Anything but a
+    clean exit (an exception escaping main) fails the test with its traceback."""
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own exit, after its one line
+        status = exit_.code
+    err = capsys.readouterr().err
+    return status, [line for line in err.splitlines() if line.strip()]
+
+
+def folder_state(folder):
+    """Every file below ``folder`` with its bytes, hidden temporary folders included."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def assert_clean_failure(status, lines):
+    assert status == 2, lines
+    assert len(lines) == 1 and "Traceback" not in lines[0], lines
+
+
+# ----------------------------------------------------------------------
+# The cases of the probe, each a clear error
+# ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--dropout", "1.5"], "--dropout=1.5: these options belong to the fc model"),
+    (["train", "--dropout", "-0.1"], "--dropout=-0.1: these options belong to the fc model"),
+    (["train", "--model", "fc", "--dropout", "1.0"], "--dropout must be in [0, 1)"),
+    (["train", "--model", "fc", "--dropout", "nan"], "--dropout must be a finite number; got nan"),
+    (["train", "--learning-rate", "1e4", "--std", "1", "--num-iters", "300"], "try a smaller --learning-rate"),
+    (["train", "--hidden-size", "100000000"], "needs about"),
+    (["train", "--data-dir", "/nonexistent"], "the data folder /nonexistent does not exist"),
+    (["train", "--validation-size", "0"], "argument --validation-size: expected a whole number >= 1"),
+    (["train", "--validation-size", "60000"], "(--validation-size on the command line, validation_size= in Python) must be between"),
+    (["tune", "--dropout", "nan"], "--dropout must be a finite number; got nan"),
+    (["tune", "--seed", "-1"], "argument --seed: expected a whole number >= 0, got -1"),
+    (["tune", "--top", "-1"], "argument --top: expected a whole number >= 0"),
+    (["tune", "--hidden-size", "100000000"], "needs about"),
+    (["tune", "--pixel-scale", "1", "255"], "search each --pixel-scale on its own"),
+    (["serve", "--port", "70000"], "argument --port: expected a whole number from 0 to 65535"),
+    (["serve", "--host", "256.1.1.1", "--no-open"], "--host '256.1.1.1' is not an address"),
+    (["evaluate", "missing.npz"], "no model file at missing.npz"),
+])
+def test_each_probed_mistake_is_one_clear_line(argv, message, data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.json").write_text('{"an": "earlier run"}')
+    before = folder_state(out)
+    command, *rest = argv
+    uses_data = "--data-dir" not in rest and command in ("train", "tune")
+    full = [command, *(data_options(data_dir) if uses_data else []), *rest,
+            *(["--out", str(out), "--no-progress"] if command in ("train", "tune") else [])]
+    status, lines = run(full, capsys)
+    assert_clean_failure(status, lines)
+    assert message in lines[0]
+    assert folder_state(out) == before  # nothing written, the earlier run's summary untouched
+
+
+def test_a_new_run_replaces_the_old_one_whole(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(["train", *data_options(data_dir), "--out", str(out), *FAST], capsys)[0] == 0
+    assert run(["evaluate", str(out / "model.npz"), *data_options(data_dir)], capsys)[0] == 0
+    assert (out / "evaluation.json").is_file()
+    first = folder_state(out)
+    # A run that fails (here: it diverges) leaves the folder as it was...
+    status, lines = run(["train", *data_options(data_dir), "--out", str(out), *FAST[:-3],
+                         "--num-iters", "300", "--learning-rate", "1e4", "--std", "1", "--no-progress"], capsys)
+    assert_clean_failure(status, lines)
+    assert folder_state(out) == first
+    # ...and one that succeeds replaces it, the evaluation of the old model included.
+    assert run(["train", *data_options(data_dir), "--out", str(out), *FAST, "--seed", "1"], capsys)[0] == 0
+    assert sorted(os.listdir(out)) == ["curves.png", "model.npz", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["seed"] == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folder left
+
+
+def test_a_rerun_search_on_other_data_retrains_and_its_table_and_model_agree(data_dir, tmp_path, capsys):
+    out = tmp_path / "search"
+    options = ["tune", "--data-dir", str(data_dir), "--no-verify", "--out", str(out), "--n-jobs", "1",
+               "--no-progress", *FAST[:-1], "--hidden-size", "8", "16"]
+    assert run([*options, "--validation-size", "100"], capsys)[0] == 0
+    assert run([*options, "--validation-size", "60"], capsys)[0] == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert len({row["key"] for row in rows}) == 4  # two runs per data set: none reused
+    # The table and the best model are the second data set's.
+    data = load_raw(data_dir, validation_size=60, verify=False, verbose=False)
+    saved = load_model(out / "best_model.npz")
+    best = max(rows[2:], key=lambda row: (row["val_acc"], -row["val_loss"]))
+    assert np.mean(saved.predict(data.X_val) == data.y_val) == best["val_acc"]
+    with open(out / "results.csv") as f:
+        table_best = f.read().splitlines()[1].split(",")
+    assert float(table_best[1]) == best["val_acc"]
+
+
+# ----------------------------------------------------------------------
+# Hypothesis over option values
+# ----------------------------------------------------------------------
+
+WORDS = st.sampled_from(["0", "1", "-1", "2.5", "nan", "inf", "1e999", "abc", "", "true", "0.5", "3",
+                         "1e-3", "100000000", "fc", "two_layer", "float32", "batchnorm"])
+OPTIONS = ["--hidden-size", "--learning-rate", "--learning-rate-decay", "--momentum", "--reg", "--num-iters",
+           "--batch-size", "--std", "--dtype", "--model", "--dropout", "--normalization", "--hidden-dims",
+           "--pixel-scale", "--update-rule", "--lr-schedule", "--warmup-epochs", "--restore-best",
+           "--augment-shift", "--max-norm", "--seed", "--validation-size"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(OPTIONS), WORDS), max_size=4))
+def test_train_either_succeeds_or_fails_in_one_line(data_dir, tmp_path_factory, capsys, options):
+    out = tmp_path_factory.mktemp("fuzz") / "out"
+    argv = ["train", *data_options(data_dir), "--out", str(out), *FAST]
+    for option, word in options:
+        # Keep the runs short: a fuzzed length or size is capped, not refused.
+        if option in ("--num-iters", "--hidden-size") and word.isdigit() and int(word) > 50:
+            word = "50"
+        argv += [option, word]
+    status, lines = run(argv, capsys)
+    if status == 0:
+        assert sorted(os.listdir(out)) == ["curves.png", "model.npz", "summary.json"]
+        summary = json.loads((out / "summary.json").read_text())  # valid JSON: no NaN
+        assert 0 <= summary["val_accuracy"] <= 1
+    else:
+        assert_clean_failure(status, lines)
+        assert not out.exists()
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(OPTIONS[:-2] + ["--top", "--eta", "--min-iters", "--random"]),
+                          WORDS), max_size=3))
+def test_tune_either_succeeds_or_fails_in_one_line(data_dir, tmp_path_factory, capsys, options):
+    out = tmp_path_factory.mktemp("fuzz") / "search"
+    argv = ["tune", *data_options(data_dir), "--out", str(out), "--n-jobs", "1", *FAST]
+    for option, word in options:
+        if option in ("--num-iters", "--hidden-size", "--random") and word.isdigit() and int(word) > 50:
+            word = "50"
+        argv += [option, word]
+    status, lines = run(argv, capsys)
+    if status in (0, 1):  # 1: every run diverged, said in one line
+        text = (out / "results.jsonl").read_text()
+        assert "NaN" not in text and "Infinity" not in text
+    else:
+        assert_clean_failure(status, lines)
+
+
+# ----------------------------------------------------------------------
+# Processes
+# ----------------------------------------------------------------------
+
+def children(pid):
+    """The pids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find a process's children")
+def test_killing_the_search_with_kill_9_ends_its_workers(data_dir, tmp_path):
+    # Runs long enough to be killed mid-training, on 2 loky workers.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from cattern.cli import main; sys.exit(main())", "tune",
+         *data_options(data_dir), "--out", str(tmp_path / "search"), "--n-jobs", "2", "--no-progress",
+         "--num-iters", "1000000", "--hidden-size", "64", "--std", "0.01",
+         "--learning-rate", "0.01", "0.02", "0.03"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        workers = []
+        while time.monotonic() < deadline and len(workers) < 2:
+            time.sleep(0.5)
+            workers = [pid for pid in children(proc.pid)
+                       if "LokyProcess" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+        assert len(workers) == 2, "the search never started its 2 workers"
+        time.sleep(2)  # training now
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(alive(pid) for pid in workers):
+            time.sleep(0.2)
+        assert not [pid for pid in workers if alive(pid)], "workers outlived the search by 10 s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
