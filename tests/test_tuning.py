@@ -414,7 +414,8 @@ def test_halving_rejects_a_bad_eta(data):
 @pytest.mark.parametrize("configs, kwargs, message", [
     ([], {}, "no configs"),
     ([{"learning_rate": 1e-3, "num_iters": 5, "colour": "red"}], {}, "unknown config field"),
-    ([{"num_iters": 5, "seed": -1}], {}, "config 1 of 1 .*seed must be an integer >= 0"),
+    ([{"num_iters": 5, "seed": 1}], {}, "config 1 of 1 .*sets 'seed', but a search derives"),
+    ([{"num_iters": 5, "replica": -1}], {}, "replica must be an integer >= 0"),
     ([{"num_iters": 5}], {"seed": -1}, "the search seed must be an integer >= 0"),
     ([{"learning_rate": -1.0, "num_iters": 5}], {}, "learning_rate"),
     ([{"num_iters": 5}], {"backend": "spark"}, "unknown backend"),
@@ -453,3 +454,12 @@ def test_run_keys_are_stable_and_budget_aware():
     assert run_key(config, 0) != run_key(config, 0, iters=100)
     assert run_key(config, 0) != run_key(config, 1)
     assert run_key(resolve({"learning_rate": np.float64(1e-3), "num_iters": 300}), 0) == run_key(config, 0)
+
+
+def test_replicas_run_the_same_options_with_seeds_of_their_own(data):
+    X, y, X_val, y_val = data
+    config = {"learning_rate": 0.05, "hidden_size": 8, "num_iters": 30, "batch_size": 50, "std": 0.1}
+    outcome = run_search([{**config, "replica": 0}, {**config, "replica": 1}, config], X, y, X_val, y_val,
+                         n_jobs=1, progress=False)
+    assert len({row["train_seed"] for row in outcome.results}) == 3
+    assert outcome.best_experiment_config().hidden_size == 8  # the replica is not an option

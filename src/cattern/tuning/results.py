@@ -5,10 +5,11 @@ A row is a dict, made by :func:`make_row`::
     key         what the run was, hashed (see run_key): its full config, the
                 search seed, the iterations, the BLAS threads and the data's
                 fingerprint; a row is reused only for the very same run
-    config      the run's config dict, every option written out (the seed aside)
+    config      the run's config dict, every option written out (the seed aside),
+                and its "replica" number when it has one
     seed        the search seed
-    train_seed  the seed the run trained with: the config's own "seed" if it
-                sets one, else derived from the config and the search seed
+    train_seed  the seed the run trained with, derived from the config (replica
+                included) and the search seed
     iters       iterations trained (less than config["num_iters"] in a halving rung)
     budget      iters as a fraction of the config's full training (1.0 when full)
     rung        the successive-halving rung, or None outside halving
@@ -56,17 +57,33 @@ def plain(value):
 
 def resolve(config):
     """``config`` (a dict of options) with every option written out: ExperimentConfig's
-    defaults filled in, values in their field's type. A config's own "seed" is kept
-    if it sets one, and left out otherwise (the search derives it).
+    defaults filled in, values in their field's type, the seed left out (the
+    search derives it). So spelling out a default (the model's own initial std
+    too), or writing 1 for 1.0, names the same run.
 
-    So spelling out a default (the model's own initial std too), or writing 1
-    for 1.0, names the same run.
+    Besides the options, a config may hold ``"replica": k`` (an integer >= 0):
+    the k-th run of the same options, with a seed of its own. A replay of the
+    seed's loop, which trained some configs twice, uses it.
     """
-    cfg = ExperimentConfig.from_dict({"seed": 0, **config})  # raises, naming a bad option
+    options = dict(config)
+    replica = options.pop("replica", None)
+    if "seed" in options:
+        raise ValueError(f"config {config} sets 'seed', but a search derives each run's seed from the "
+                         "config and the search seed; give the search seed instead (--seed), or a "
+                         "'replica' number to run the same options again")
+    cfg = ExperimentConfig.from_dict({**options, "seed": 0})  # raises, naming a bad option
     full = {**cfg.to_dict(), "std": cfg.initial_std()}
-    if "seed" not in config:
-        del full["seed"]
+    del full["seed"]
+    if replica is not None:
+        if isinstance(replica, bool) or not isinstance(replica, numbers.Integral) or replica < 0:
+            raise ValueError(f"replica must be an integer >= 0; got {replica!r}")
+        full["replica"] = int(replica)
     return full
+
+
+def options_of(config):
+    """The ExperimentConfig options of a resolved config (its "replica" left out)."""
+    return {name: value for name, value in config.items() if name != "replica"}
 
 
 def _hash(identity):
@@ -96,15 +113,12 @@ def run_key(config, seed, iters=None, *, data="", blas_threads=1):
 def train_seed(config, seed):
     """The training seed of ``config`` in a search with ``seed``: a 32-bit int.
 
-    The config's own "seed" when it sets one (a replay that repeats a config
-    with different seeds); otherwise derived from the resolved config and the
+    Derived from the resolved config (its replica number included) and the
     search seed only, never from the config's position or the worker that
     trains it, so a parallel search gives the same numbers as a serial one,
     and a halving rung's run is the first ``iters`` steps of the config's
     full run.
     """
-    if "seed" in config:
-        return int(config["seed"])
     return int(_hash({"config": config, "seed": plain(seed)}), 16) >> 32
 
 

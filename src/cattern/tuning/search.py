@@ -35,6 +35,7 @@ from cattern.tuning.results import (
     OK,
     ResultsLog,
     make_row,
+    options_of,
     resolve,
     run_key,
     sort_rows,
@@ -70,7 +71,7 @@ class SearchOutcome:
 
     def best_experiment_config(self):
         """The :class:`~cattern.experiment.ExperimentConfig` that rebuilds the best net exactly."""
-        return ExperimentConfig.from_dict({**self.best_config, "seed": self.best_row["train_seed"]})
+        return ExperimentConfig.from_dict({**options_of(self.best_config), "seed": self.best_row["train_seed"]})
 
 
 # ----------------------------------------------------------------------
@@ -80,8 +81,7 @@ class SearchOutcome:
 def check_configs(configs):
     """The configs resolved (every option written out, see
     :func:`cattern.tuning.results.resolve`), each checked; ValueError names
-    the first bad one. A config may set its own "seed"; the others' seeds
-    derive from the search seed.
+    the first bad one.
     """
     configs = list(configs)
     if not configs:
@@ -119,7 +119,7 @@ def _train_one(config, data, seed, paused=None):
     """
     X, y, X_val, y_val, mean_image = data
     if paused is None:
-        cfg = ExperimentConfig.from_dict({**config, "seed": seed})
+        cfg = ExperimentConfig.from_dict({**options_of(config), "seed": seed})
         trainer = build_trainer(cfg, X, y, y_val, mean_image=mean_image)
     else:
         trainer = paused
@@ -228,7 +228,7 @@ class _Runner:
 def _cost(config, iters, done=0):
     """A rough cost of a run, for the dispatch order: new iterations x batch x hidden units."""
     return (iters - done) * config["batch_size"] * sum(ExperimentConfig.from_dict(
-        {**config, "seed": 0}).hidden_widths())
+        {**options_of(config), "seed": 0}).hidden_widths())
 
 
 # ----------------------------------------------------------------------
@@ -272,7 +272,8 @@ def run_search(configs, X_train, y_train, X_val, y_val, *, seed=0, n_jobs=-1, ba
     data = _check_data(given, X_train, y_train, X_val, y_val, mean_image)
     num_classes = max(2, int(np.max(data[1])) + 1, int(np.max(data[3])) + 1)
     for config in given:  # before any run starts: a net too large for the machine is refused
-        check_fits_in_memory(ExperimentConfig.from_dict({**config, "seed": 0}), data[0].shape[1], num_classes)
+        check_fits_in_memory(ExperimentConfig.from_dict({**options_of(config), "seed": 0}), data[0].shape[1],
+                             num_classes)
     if data_fingerprint is None:
         data_fingerprint = fingerprint(*data[:4])
     workers = {"n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "blas_threads": blas_threads}
@@ -323,7 +324,8 @@ def _outcome(configs, given, rows, runner):
         model = _run((best["config"], best["iters"], best["train_seed"], None), runner.data,
                      runner.workers["blas_threads"])[1].model
     # The edge warnings look at what was searched: the options as given.
-    searched = [{name: config[name] for name in original} for original, config in zip(configs, given)]
+    searched = [{name: config[name] for name in original if name != "replica"}
+                for original, config in zip(configs, given)]
     best_searched = next(s for s, config in zip(searched, given) if config == best["config"])
     return SearchOutcome(results=rows, best_config=best["config"], best_options=best_searched,
                          best_model=model, best_row=best, edge_warnings=edge_warnings(searched, best_searched))
