@@ -22,7 +22,7 @@ needs_mnist = [
 
 # Small and quick, yet a real classifier (about 94 % on the test set): a
 # larger init std and rate than the seed's skip its slow start.
-TINY = dict(hidden_size=50, std=0.01, dtype="float32", learning_rate=0.1, learning_rate_decay=0.95,
+TINY = dict(hidden_size=50, std=0.01, dtype="float32", pixel_scale=1.0, learning_rate=0.1, learning_rate_decay=0.95,
             momentum=0.9, reg=1e-4, num_iters=300, batch_size=200, seed=0)
 
 

@@ -24,7 +24,7 @@ def blobs(n=200, d=6, c=3, seed=0):
 def test_defaults_are_the_seed_net_and_train_defaults():
     cfg = ExperimentConfig()
     assert (cfg.hidden_size, cfg.initial_std(), cfg.learning_rate, cfg.learning_rate_decay,
-            cfg.reg, cfg.batch_size, cfg.momentum) == (50, 1e-4, 1e-3, 0.95, 5e-6, 200, 0.9)
+            cfg.reg, cfg.batch_size, cfg.momentum, cfg.pixel_scale) == (50, 1e-4, 1e-3, 0.95, 5e-6, 200, 0.0, 255.0)
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -184,7 +184,7 @@ def test_fc_nets_save_and_load_with_their_batchnorm_statistics(tmp_path, normali
     from cattern.experiment import ExperimentConfig, train_model
     from cattern.model_io import load_model, save_model
 
-    cfg = ExperimentConfig(model="fc", hidden_dims="12,8", normalization=normalization, dtype="float32",
+    cfg = ExperimentConfig(model="fc", hidden_dims="12,8", normalization=normalization, dtype="float32", pixel_scale=1.0,
                            learning_rate=0.05, num_iters=20, batch_size=20)
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((60, 16)).astype(np.float32), rng.integers(0, 3, 60)

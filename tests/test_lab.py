@@ -11,8 +11,10 @@ from synthetic_data import N_VAL, data_options, raw, write_mnist_dir
 
 # A tiny search for the synthetic data: two configs, a few hundred steps.
 TINY_SEARCH = [
-    {"learning_rate": 0.05, "reg": 1e-4, "hidden_size": 16, "num_iters": 300, "std": 0.01, "dtype": "float32"},
-    {"learning_rate": 1e-4, "reg": 1e-4, "hidden_size": 16, "num_iters": 300, "std": 0.01, "dtype": "float32"},
+    {"learning_rate": 0.05, "reg": 1e-4, "hidden_size": 16, "num_iters": 300, "std": 0.01, "dtype": "float32",
+     "pixel_scale": 1.0, "momentum": 0.9},
+    {"learning_rate": 1e-4, "reg": 1e-4, "hidden_size": 16, "num_iters": 300, "std": 0.01, "dtype": "float32",
+     "pixel_scale": 1.0, "momentum": 0.9},
 ]
 FIGURES = ("mnist_digits.png", "loss_accuracy_curves.png", "first_layer_weights.png", "best_net_weights.png")
 

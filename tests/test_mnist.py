@@ -54,9 +54,13 @@ def test_split_scaling_shapes_and_the_seeds_printout(fake_mnist, capsys):
     assert X_train.shape == (7, 4, 4, 1) and X_val.shape == (3, 4, 4, 1) and X_test.shape == (4, 4, 4, 1)
     assert X_train.dtype == X_val.dtype == X_test.dtype == np.float32
     assert y_train.dtype == y_val.dtype == y_test.dtype == np.int64
-    # Validation is the FIRST images; scaling is x / 255 in float32, bit for bit.
-    assert_same_bits(X_val[..., 0], train_x[:3].astype(np.float32) / np.float32(255))
-    assert_same_bits(X_train[..., 0], train_x[3:].astype(np.float32) / np.float32(255))
+    # Validation is the FIRST images; the seed's front gives the pixels 0..255 as they are.
+    assert_same_bits(X_val[..., 0], train_x[:3].astype(np.float32))
+    assert_same_bits(X_train[..., 0], train_x[3:].astype(np.float32))
+    # cattern's own loader says its scale; 1 is x / 255 in float32, bit for bit.
+    X_unit = read_data_sets(str(directory), validation_size=3, verify=False, verbose=False, pixel_scale=1.0,
+                            **OFFLINE)[0]
+    assert_same_bits(X_unit[..., 0], train_x[3:].astype(np.float32) / np.float32(255))
     np.testing.assert_array_equal(y_val, [0, 1, 2])
     np.testing.assert_array_equal(y_train, np.arange(3, 10))
     np.testing.assert_array_equal(y_test, test_y)

@@ -19,7 +19,8 @@ def trained():
     X = rng.random((120, D)).astype(np.float32)  # raw pixels in [0, 1]
     y = (X[:, :4].sum(axis=1) > 2).astype(np.int64) + 2 * (X[:, 4] > 0.5)
     prep, rows = Preprocessing.fit(X, 1.0)
-    cfg = ExperimentConfig(hidden_size=8, std=0.1, learning_rate=0.1, num_iters=60, batch_size=30)
+    cfg = ExperimentConfig(hidden_size=8, std=0.1, learning_rate=0.1, num_iters=60, batch_size=30,
+                           pixel_scale=1.0)
     model, history = train_model(cfg, rows, y, rows, y)
     return X, y, prep, cfg, model, history
 
@@ -48,7 +49,7 @@ def test_round_trip_predicts_exactly_as_before(tmp_path, trained):
 def test_float32_and_no_history(tmp_path):
     rng = np.random.default_rng(1)
     X, y = rng.random((40, D)), rng.integers(0, 3, 40)
-    cfg = ExperimentConfig(hidden_size=5, dtype="float32", num_iters=3)
+    cfg = ExperimentConfig(hidden_size=5, dtype="float32", num_iters=3, pixel_scale=1.0)
     model, _ = train_model(cfg, X, y, X, y)
     save_model(tmp_path / "m.npz", model, preprocessing=Preprocessing(1.0, np.zeros(D, np.float32)),
                config=cfg.to_dict())
@@ -142,6 +143,7 @@ def test_a_failed_save_leaves_the_old_file_untouched(tmp_path, trained, monkeypa
         save_model(path, model, preprocessing=Preprocessing(1.0, np.zeros(3)), config=cfg)
     with pytest.raises(ValueError, match="the config says pixel_scale=1 but the preprocessing scales pixels to 255"):
         save_model(path, model, preprocessing=Preprocessing(255.0, prep.mean_image), config=cfg)
+    assert path.read_bytes() == before
     assert path.read_bytes() == before
     assert zipfile.is_zipfile(path)
 

@@ -171,8 +171,8 @@ def test_mnist_test_digits_come_back_nearly_unchanged():
     # If the pipeline matches how MNIST was made, a test digit run through it
     # again is left (nearly) where it is: 75 % come back bit-identical and
     # 99.5 % within a mean difference of 0.01 (measured on the first 2000).
-    from mnist_data.load_mnist import read_data_sets
-    *_, X_test, _ = read_data_sets(str(MNIST_DIR), verbose=False)
+    from cattern.data.mnist import read_data_sets
+    *_, X_test, _ = read_data_sets(str(MNIST_DIR), verbose=False, pixel_scale=1.0)  # mnist_style's [0, 1]
     digits = X_test[:500, :, :, 0]
     diffs = np.array([np.abs(mnist_style(x) - x).mean() for x in digits])
     assert (diffs == 0).mean() > 0.6

@@ -382,7 +382,7 @@ def test_fully_connected_nets_are_served_too(tmp_path, test_set, options, units,
 
     from cattern.data.splits import prepare
 
-    cfg = ExperimentConfig(model="fc", dtype="float32", num_iters=30, learning_rate=0.05, **options)
+    cfg = ExperimentConfig(model="fc", dtype="float32", pixel_scale=1.0, num_iters=30, learning_rate=0.05, **options)
     split = prepare(mnist(), cfg.pixel_scale)
     model, history = train_model(cfg, split.X_train[:2000], split.y_train[:2000], split.X_val[:500],
                                  split.y_val[:500])

@@ -81,7 +81,7 @@ def guarded_cli(tmp_path, monkeypatch):
     return tmp_path / "out", guards
 
 
-FC_RUN = ["--model", "fc", "--hidden-dims", "24,16", "--dropout", "0.1", "--dtype", "float32",
+FC_RUN = ["--model", "fc", "--hidden-dims", "24,16", "--dropout", "0.1", "--dtype", "float32", "--pixel-scale", "1",
           "--update-rule", "sgd_nesterov", "--learning-rate", "0.05", "--lr-schedule", "cosine",
           "--warmup-epochs", "1", "--num-iters", "150", "--batch-size", "50", "--patience", "2",
           "--restore-best", "true", "--augment-shift", "1", "--no-progress"]

@@ -27,7 +27,8 @@ def data_dir(tmp_path_factory):
 
 def tune(data_dir, out, *options):
     return main(["tune", "--data-dir", str(data_dir), "--no-verify", "--validation-size", "100",
-                 "--out", str(out), "--n-jobs", "1", "--no-progress", *options])
+                 "--out", str(out), "--n-jobs", "1", "--no-progress", "--pixel-scale", "1", "--momentum", "0.9",
+                 *options])
 
 
 def test_tune_prints_the_sorted_table_and_writes_the_csv_and_best_model(data_dir, tmp_path, capsys):

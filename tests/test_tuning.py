@@ -264,7 +264,7 @@ def test_spelling_out_a_default_names_the_same_run(data, tmp_path, monkeypatch):
     configs = grid(learning_rate=[1e-2], hidden_size=[8], num_iters=[40], batch_size=[50], dtype="float32")
     first = run_search(configs, X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
     counter = CountingTrainer(monkeypatch)
-    spelled = [{**configs[0], "reg": 5e-6, "std": 1e-4, "learning_rate": 0.01, "pixel_scale": 1}]
+    spelled = [{**configs[0], "reg": 5e-6, "std": 1e-4, "learning_rate": 0.01, "pixel_scale": 255, "momentum": 0}]
     again = run_search(spelled, X, y, X_val, y_val, n_jobs=1, results_path=path, progress=False)
     assert again.best_row == first.best_row and counter.calls == 1  # only the best net, to return it
 

@@ -193,13 +193,16 @@ class Augmenter:
         if isinstance(self.max_shift, bool) or not isinstance(self.max_shift, (int, np.integer)) \
                 or self.max_shift < 0:
             raise ValueError(f"max_shift must be a whole number of pixels >= 0; got {self.max_shift!r}")
+        if self.max_shift >= min(self.image_shape):
+            raise ValueError(f"max_shift must be smaller than the image ({self.image_shape[0]} x "
+                             f"{self.image_shape[1]} pixels), or the digit leaves it; got {self.max_shift}")
         for name in ("max_rotation", "max_scale", "elastic_alpha"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
         if self.max_scale >= 1:
             raise ValueError(f"max_scale must be < 1 (a scale factor in [1 - s, 1 + s]); got {self.max_scale!r}")
-        if not self.elastic_sigma > 0:
+        if not (np.isfinite(self.elastic_sigma) and self.elastic_sigma > 0):
             raise ValueError(f"elastic_sigma must be > 0 pixels; got {self.elastic_sigma!r}")
         size = int(np.prod(self.image_shape))
         if self.offset is not None and np.shape(self.offset) != (size,):

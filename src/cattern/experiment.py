@@ -57,8 +57,11 @@ class ExperimentConfig:
     """Everything that decides a training run, besides the data.
 
     The defaults are the seed's ``TwoLayerNet(input_size, 50, 10)`` trained by
-    ``net.train(...)`` with its default arguments; the seed's own runs, and
-    the runs that go beyond it, are in :data:`cattern.presets.PRESETS`.
+    ``net.train(...)`` with its default arguments, as the seed's printed
+    numbers show it ran: plain SGD (momentum 0) on pixels 0..255 (the
+    evidence is in the README, "The seed as it ran"). The seed's own runs,
+    and the runs that go beyond it (on pixels in [0, 1], with momentum), are
+    in :data:`cattern.presets.PRESETS`.
     """
 
     model: str = _option("two_layer", "model kind", ("two_layer", "fc"))
@@ -66,11 +69,12 @@ class ExperimentConfig:
     std: float | None = _option(None, "scale of the initial weights (std * randn); default: the seed's "
                                       "1e-4 for two_layer, He initialization for fc")
     dtype: str = _option("float64", "float64 (exact) or float32 (about twice as fast)", DTYPES)
-    pixel_scale: float = _option(1.0, "the value of a white pixel in the net's inputs: 1 gives pixels in "
-                                      "[0, 1], 255 the raw 0..255")
+    pixel_scale: float = _option(255.0, "the value of a white pixel in the net's inputs: 255 gives the "
+                                        "raw 0..255 the seed's notebook trained on, 1 pixels in [0, 1]")
     learning_rate: float = _option(1e-3, "starting learning rate")
     learning_rate_decay: float = _option(0.95, "factor applied to the rate after each epoch (1 keeps it fixed)")
-    momentum: float = _option(0.9, "momentum of the momentum update rules (0: plain SGD)")
+    momentum: float = _option(0.0, "momentum of the momentum update rules (0: plain SGD, as the seed's "
+                                   "runs trained)")
     reg: float = _option(5e-6, "L2 regularization strength")
     num_iters: int = _option(2000, "number of parameter updates")
     batch_size: int = _option(200, "examples per update")

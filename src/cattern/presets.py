@@ -25,7 +25,7 @@ from cattern.experiment import ExperimentConfig
 
 # The seed's net and loop; the two runs differ only in their rates.
 _SEED_RUN = ExperimentConfig(hidden_size=50, std=1e-4, batch_size=200, num_iters=2000,
-                             momentum=0.9, reg=5e-6, dtype="float64", seed=0)
+                             momentum=0.9, reg=5e-6, dtype="float64", pixel_scale=1.0, seed=0)
 
 PRESETS = {
     "default": ExperimentConfig(),
@@ -41,8 +41,8 @@ PRESETS = {
 # best validation accuracy. 430 steps of 128 images make one epoch of the
 # 55,000 training images.
 _EPOCH = 430
-_FC_RUN = ExperimentConfig(model="fc", dtype="float32", batch_size=128, update_rule="sgd_nesterov",
-                           momentum=0.9, reg=0.0, lr_schedule="cosine", restore_best=True,
+_FC_RUN = ExperimentConfig(model="fc", dtype="float32", pixel_scale=1.0, batch_size=128,
+                           update_rule="sgd_nesterov", momentum=0.9, reg=0.0, lr_schedule="cosine", restore_best=True,
                            catch_interrupt=True, final_test=True, seed=0)
 # One hidden layer, the seed's architecture (784 - 1024 - 10), with dropout on
 # the hidden units and random translations by up to 2 pixels of every training
@@ -66,7 +66,7 @@ PRESETS["fc-best"] = replace(_FC_RUN, hidden_dims="1024,1024", normalization="ba
 # `cattern serve` without a model trains this: small and quick (a few seconds
 # in float32 on two cores), about 96-97 % on the test set. A larger init std
 # and rate than the seed's skip its slow start near loss ln 10.
-PRESETS["quick"] = ExperimentConfig(hidden_size=100, std=0.01, dtype="float32", learning_rate=0.1,
+PRESETS["quick"] = ExperimentConfig(hidden_size=100, std=0.01, dtype="float32", pixel_scale=1.0, learning_rate=0.1,
                                     learning_rate_decay=0.95, momentum=0.9, reg=1e-4, num_iters=600,
                                     batch_size=200, seed=0)
 

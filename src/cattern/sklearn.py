@@ -41,7 +41,8 @@ NOT_PARAMETERS = ("seed", "final_test", "patience", "restore_best", "catch_inter
                   "augment_rotation", "augment_scale", "elastic_alpha", "elastic_sigma")
 # The estimator's own defaults, where ExperimentConfig's (the seed's) do not train
 # on small or standardized data (see the class docstring).
-DEFAULTS = {"hidden_size": 100, "std": 1e-2, "learning_rate": 0.1, "num_iters": 1000, "momentum": 0.9}
+DEFAULTS = {"hidden_size": 100, "std": 1e-2, "learning_rate": 0.1, "num_iters": 1000, "momentum": 0.9,
+            "pixel_scale": 1.0}
 
 
 class CatternClassifier(ClassifierMixin, BaseEstimator):
@@ -81,6 +82,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
     num_iters : int, default=1000
         Number of parameter updates (not epochs).
     momentum : float, default=0.9
+        SGD with momentum, where the seed's runs were plain SGD (momentum 0).
     pixel_scale : float, default=1.0
         X is multiplied by it before the net sees it, in ``fit`` and
         ``predict`` alike: 1 uses X as given; 255 turns pixels in [0, 1] into

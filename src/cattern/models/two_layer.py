@@ -100,9 +100,15 @@ class TwoLayerNet(Classifier):
         return {"W1": dW1, "W2": dW2, "b1": db1, "b2": db2}
 
     def train(self, X, y, X_val, y_val, learning_rate=1e-3, learning_rate_decay=0.95,
-              reg=5e-6, num_iters=100, batch_size=200, verbose=False, momentum=0.9,
+              reg=5e-6, num_iters=100, batch_size=200, verbose=False, momentum=0.0,
               seed=None, callbacks=()):
-        """Train with minibatch SGD with momentum, the rate decaying once per epoch.
+        """Train with minibatch SGD, the rate decaying once per epoch.
+
+        By default plain SGD (``momentum=0``): the seed's text says "SGD with
+        momentum", but the numbers its notebook printed are those of plain SGD
+        (the README's "The seed as it ran" gives the measurement), and the
+        seed's cells, which pass no momentum, must print the seed's numbers.
+        Pass ``momentum=0.9`` for SGD with momentum.
 
         Inputs:
         - X: (N, D) training inputs; y: (N,) labels
@@ -113,7 +119,7 @@ class TwoLayerNet(Classifier):
         - num_iters: number of updates
         - batch_size: examples per update
         - verbose: print the loss every 100 iterations
-        - momentum: velocity decay of SGD with momentum (0 gives plain SGD)
+        - momentum: velocity decay of SGD with momentum (0, the default: plain SGD)
         - seed: seeds the batch order; None draws from NumPy's global state
         - callbacks: extra :class:`cattern.trainer.Callback` objects
 
