@@ -89,8 +89,8 @@ class Setup:
     @property
     def label(self):
         hidden = f"H0={self.initial_hidden}" if self.carry_over else "own-hidden"
-        label = f"pixels {'0..255' if self.pixel_scale == 255 else f'x{self.pixel_scale:g}/255'}, " \
-                f"momentum {self.momentum:g}, {hidden}, {self.dtype}"
+        pixels = "[0, 1]" if self.pixel_scale == 1 else f"0..{self.pixel_scale:g}"
+        label = f"pixels {pixels}, momentum {self.momentum:g}, {hidden}, {self.dtype}"
         return label + (", cs231n decay" if self.decay_schedule == "cs231n" else "")
 
 
