@@ -49,10 +49,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 from joblib import Parallel, delayed
 
-from cattern.data.mnist import read_data_sets
+from cattern.data.splits import load_raw, prepare
 from cattern.models import TwoLayerNet
 from cattern.reference import compare_grid, seed_grid
 from cattern.trainer import TrainConfig, Trainer
@@ -100,14 +99,11 @@ class Setup:
 
 @functools.lru_cache(maxsize=4)
 def load(pixel_scale, dtype):
-    """The seed's preprocessing: (55000, 784) and (5000, 784) rows of ``dtype``,
-    pixels multiplied by pixel_scale / 255, minus the mean training image;
-    and the (55000,), (5000,) int64 labels. Cached per worker process."""
-    X, y, X_val, y_val, _, _ = read_data_sets(str(DATA_DIR), raw=True, verbose=False)
-    X = X.reshape(len(X), -1).astype(np.float64) * (pixel_scale / 255.0)       # (N, 784)
-    X_val = X_val.reshape(len(X_val), -1).astype(np.float64) * (pixel_scale / 255.0)
-    mean = X.mean(axis=0)                                                     # (784,)
-    return (X - mean).astype(dtype), y, (X_val - mean).astype(dtype), y_val
+    """The seed's preprocessing (cattern.data.splits): (55000, 784) and (5000, 784) rows of
+    ``dtype``, pixels on ``pixel_scale``, minus the mean training image; and the
+    (55000,), (5000,) int64 labels. Cached per worker process."""
+    split = prepare(load_raw(DATA_DIR, verbose=False), pixel_scale)
+    return split.X_train.astype(dtype), split.y_train, split.X_val.astype(dtype), split.y_val
 
 
 @dataclass(frozen=True)
