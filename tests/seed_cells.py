@@ -168,29 +168,30 @@ net = TwoLayerNet(input_size, hidden_size, num_classes)
 
 # Train the network
 # REPAIR: the extraction cut this call after its first line, and the cell's
-# end. The seed does not show its arguments; these are ours
-# (cattern.presets "seed-fixed-lr": a fixed, small rate; see that module),
-# chosen to tell the seed's story: the loss sits at 2.30 for a few hundred
-# iterations, then falls to about 0.4; validation near 0.89.
+# end. The arguments are the seed's own, recovered from what the cell printed:
+# with these, this cell prints all 20 of the seed's losses and its validation
+# accuracy, 0.8922, digit for digit (cattern.presets "seed-fixed-lr": a fixed
+# rate, 1e-4, no decay, no L2 penalty).
 stats = net.train(X_train, y_train, X_val, y_val,
                   num_iters=2000, batch_size=200,
-                  learning_rate=3.5e-3, learning_rate_decay=1.0,
-                  reg=5e-6, verbose=True)
+                  learning_rate=1e-4, learning_rate_decay=1.0,
+                  reg=0.0, verbose=True)
 
 # Predict on the validation set
 val_acc = (net.predict(X_val) == y_val).mean()
 print('Validation accuracy: ', val_acc)
 
 # ---------------------------------------------------------------- cell [11]
-# REPAIR: the extraction lost this cell's code, keeping its output. Ours
-# (cattern.presets "seed-lr-decay"): the same net, a 4x larger starting rate
-# decayed by 0.95 per epoch; the loss leaves 2.30 within 200 iterations and
-# ends near 0.2; validation near 0.94.
+# REPAIR: the extraction lost this cell's code, keeping its output. The
+# arguments are the seed's own, recovered from that output as cell [10]'s
+# were: all 20 losses and the validation accuracy, 0.9432, digit for digit
+# (cattern.presets "seed-lr-decay": a 5x larger starting rate, 5e-4, decayed
+# by 0.95 per epoch, no L2 penalty).
 net = TwoLayerNet(input_size, hidden_size, num_classes)
 stats_LRDecay = net.train(X_train, y_train, X_val, y_val,
                           num_iters=2000, batch_size=200,
-                          learning_rate=1.5e-2, learning_rate_decay=0.95,
-                          reg=5e-6, verbose=True)
+                          learning_rate=5e-4, learning_rate_decay=0.95,
+                          reg=0.0, verbose=True)
 
 # Predict on the validation set
 val_acc = (net.predict(X_val) == y_val).mean()
@@ -253,9 +254,12 @@ epochs = [2000, 3000]
 batch_sizes = [200, 400, 1000]
 if os.environ.get("CATTERN_QUICK"):
     # REPAIR (not a seed line): with CATTERN_QUICK=1 the test shrinks the
-    # seed's 72-run grid to 2 short runs, so the suite stays fast; the loop
-    # below is the seed's, unchanged.
-    learning_rates, regs, hidden_sizes, epochs, batch_sizes = [1e-3], [0.01], [10, 50], [300], [200]
+    # seed's 72-run grid to the two rows around its winner, configs 16 and 17
+    # (lr 1e-3, reg 0.01, 100 hidden, 3000 iterations, batch 200 then 400), so
+    # the suite stays fast. The loop below is the seed's, unchanged: as in the
+    # seed, the second trains with the first's 100 hidden units, the first
+    # with the size left from before (here cell [10]'s 50).
+    learning_rates, regs, hidden_sizes, epochs, batch_sizes = [1e-3], [0.01], [100], [3000], [200, 400]
 gcv = product(learning_rates, regs, hidden_sizes, epochs, batch_sizes)
 # REPAIR: this line was wrapped as "*__" / "→len(batch_sizes)".
 gcv_size = len(learning_rates) * len(regs) * len(hidden_sizes) * len(epochs) * len(batch_sizes)

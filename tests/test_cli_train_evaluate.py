@@ -58,7 +58,7 @@ def test_a_preset_is_the_starting_point_and_options_override_it(tmp_path, data_d
     assert main(["train", *data_options(data_dir), "--out", str(tmp_path), "--preset", "seed-lr-decay",
                  "--num-iters", "20", "--no-progress"]) == 0
     config = json.loads((tmp_path / "summary.json").read_text())["config"]
-    assert (config["learning_rate"], config["learning_rate_decay"], config["num_iters"]) == (1.5e-2, 0.95, 20)
+    assert (config["learning_rate"], config["learning_rate_decay"], config["num_iters"]) == (5e-4, 0.95, 20)
 
 
 def test_bad_options_end_with_a_clear_error(tmp_path, data_dir, capsys):

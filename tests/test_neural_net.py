@@ -6,6 +6,7 @@ from hypothesis import assume, example, given, settings, strategies as st
 from cattern.errors import DivergedError
 from cattern.gradient_check import eval_numerical_gradient, rel_error
 from cattern.neural_net import TwoLayerNet
+from cattern.trainer import Callback, TrainConfig, Trainer
 
 # The seed's toy problem, cells [3]-[7].
 INPUT_SIZE, HIDDEN_SIZE, NUM_CLASSES, NUM_INPUTS = 4, 10, 3, 5
@@ -168,27 +169,74 @@ def test_larger_reg_gives_smaller_weights():
 
 
 @pytest.mark.parametrize("n,batch", [(300, 64), (300, 100), (5, 200)])
-def test_learning_rate_decays_once_per_epoch(n, batch):
+def test_with_epochs_the_rate_decays_once_per_epoch(n, batch):
     # 300 / 64 leaves a remainder: an epoch is still ceil(300 / 64) = 5 batches.
     X, y = _blobs(n=n)
     seen = []
-
-    from cattern.trainer import Callback
 
     class Watch(Callback):
         def on_iteration_end(self, trainer, iteration, loss):
             seen.append(trainer.learning_rate)
 
     net = TwoLayerNet(8, 4, 3, seed=0)
-    stats = net.train(X, y, X, y, learning_rate=1.0, learning_rate_decay=0.5,
-                      num_iters=12, batch_size=batch, seed=0, callbacks=[Watch()])
+    config = TrainConfig(learning_rate=1.0, learning_rate_decay=0.5, num_iters=12, batch_size=batch, seed=0,
+                         sampling="epochs")
+    stats = Trainer(net, config, callbacks=[Watch()]).fit(X, y, X, y)
     per_epoch = -(-n // batch)
     assert seen == [0.5 ** (i // per_epoch) for i in range(12)]
     # One accuracy per completed epoch, plus one for a last partial epoch.
     assert len(stats["val_acc_history"]) == -(-12 // per_epoch)
 
 
-def test_every_example_is_seen_once_per_epoch():
+@pytest.mark.parametrize("n,batch,period", [(300, 100, 3), (300, 64, 75), (5, 200, 1), (300, 40, 15)])
+def test_the_seeds_train_decays_after_each_epochs_first_step(n, batch, period):
+    # The seed's check, it % max(N / B, 1) == 0 after the step of iteration it:
+    # 300 / 40 = 7.5 is a whole number every 15 iterations, 300 / 64 every 75.
+    X, y = _blobs(n=n)
+    seen = []
+
+    class Watch(Callback):
+        def on_iteration_end(self, trainer, iteration, loss):
+            seen.append(trainer.learning_rate)
+
+    stats = TwoLayerNet(8, 4, 3, seed=0).train(X, y, X, y, learning_rate=1.0, learning_rate_decay=0.5,
+                                               num_iters=12, batch_size=batch, seed=0, callbacks=[Watch()])
+    assert seen == [0.5 ** -(-i // period) for i in range(12)]
+    assert len(stats["val_acc_history"]) == len(range(0, 12, period))  # recorded where it decays
+
+
+def test_the_seeds_train_draws_its_batches_from_numpys_global_state():
+    X, y = _blobs(n=103)
+    X[:, 0] = np.arange(103)  # tag each row
+    batches = []
+
+    class Spy(TwoLayerNet):
+        def batch_loss(self, X, y, reg, workspace):
+            batches.append(X[:, 0].astype(int).tolist())
+            return super().batch_loss(X, y, reg, workspace)
+
+    net = Spy(8, 4, 3, seed=0)
+    np.random.seed(7)
+    net.train(X, y, X, y, num_iters=4, batch_size=50)
+    after = np.random.rand()
+    np.random.seed(7)
+    expected = [np.random.choice(np.arange(103), 50).tolist() for _ in range(4)]  # the seed's own draws
+    assert batches == expected
+    assert np.random.rand() == after  # and nothing else was drawn from the global state
+
+
+def test_the_seeds_toy_training_prints_its_final_loss():
+    """Cell [7] printed 0.017143643532923757: the seed's train, after its np.random.seed(0)."""
+    from cattern.reference import toy_problem
+
+    _, X, y = toy_problem()
+    np.random.seed(0)
+    net = TwoLayerNet(4, 10, 3, std=1e-1)
+    stats = net.train(X, y, X, y, learning_rate=1e-1, reg=5e-6, num_iters=100, verbose=False)
+    assert abs(stats["loss_history"][-1] - 0.017143643532923757) < 1e-16
+
+
+def test_with_epochs_every_example_is_seen_once_per_epoch():
     X, y = _blobs(n=103)
     X[:, 0] = np.arange(103)  # tag each row
     batches = []
@@ -198,7 +246,7 @@ def test_every_example_is_seen_once_per_epoch():
             batches.append(X[:, 0].copy())
             return super().batch_loss(X, y, reg, workspace)
 
-    Spy(8, 4, 3, seed=0).train(X, y, X, y, num_iters=6, batch_size=50, seed=1)
+    Trainer(Spy(8, 4, 3, seed=0), TrainConfig(num_iters=6, batch_size=50, seed=1, sampling="epochs")).fit(X, y, X, y)
     first, second = np.concatenate(batches[:3]), np.concatenate(batches[3:])
     assert sorted(first) == list(range(103)) and sorted(second) == list(range(103))
     assert [len(b) for b in batches] == [50, 50, 3] * 2

@@ -33,7 +33,7 @@ from cattern.data.mnist import check_pixel_scale
 from cattern.errors import NetTooLargeError
 from cattern.models.fc_net import FullyConnectedNet
 from cattern.models.two_layer import TwoLayerNet
-from cattern.trainer import TrainConfig, Trainer
+from cattern.trainer import SAMPLINGS, TrainConfig, Trainer
 
 DTYPES = ("float32", "float64")
 NORMALIZATIONS = ("none", "batchnorm", "layernorm")
@@ -58,8 +58,9 @@ class ExperimentConfig:
 
     The defaults are the seed's ``TwoLayerNet(input_size, 50, 10)`` trained by
     ``net.train(...)`` with its default arguments, as the seed's printed
-    numbers show it ran: plain SGD (momentum 0) on pixels 0..255 (the
-    evidence is in the README, "The seed as it ran"). The seed's own runs,
+    numbers show it ran: plain SGD (momentum 0) on pixels 0..255, batches
+    drawn with replacement, the rate decayed after each epoch's first step
+    (the evidence is in the README, "The seed as it ran"). The seed's own runs,
     and the runs that go beyond it (on pixels in [0, 1], with momentum), are
     in :data:`cattern.presets.PRESETS`.
     """
@@ -78,6 +79,9 @@ class ExperimentConfig:
     reg: float = _option(5e-6, "L2 regularization strength")
     num_iters: int = _option(2000, "number of parameter updates")
     batch_size: int = _option(200, "examples per update")
+    sampling: str = _option("with_replacement", "how batches are drawn: with_replacement, as the seed's "
+                                                "train (B indices at random each step), or epochs (a "
+                                                "permutation per epoch, each example once)", SAMPLINGS)
     update_rule: str = _option("sgd_momentum", "update rule", tuple(optim.RULES))
     seed: int = _option(0, "seeds the initial weights and the batch order")
     # The "fc" model (FullyConnectedNet) only; refused for two_layer.
@@ -88,7 +92,8 @@ class ExperimentConfig:
     normalization: str = _option("none", "fc: normalization before each ReLU", NORMALIZATIONS)
     max_norm: float = _option(0.0, "fc: largest norm of each unit's incoming weights (0: no limit)")
     # The schedule, the update rules' extra hyperparameters, early stopping (see TrainConfig).
-    lr_schedule: str = _option("exponential_per_epoch", "learning-rate schedule", tuple(schedules.SCHEDULES))
+    lr_schedule: str = _option("seed", "learning-rate schedule (seed: the seed's decay by learning_rate_decay "
+                                       "after each epoch's first step)", tuple(schedules.SCHEDULES))
     warmup_epochs: float = _option(0.0, "linear learning-rate warmup, in epochs")
     step_epochs: float = _option(10.0, "step schedule: epochs between decays")
     step_gamma: float = _option(0.1, "step schedule: factor at each decay")

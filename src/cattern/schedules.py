@@ -38,6 +38,26 @@ class ExponentialPerEpoch:
 
 
 @dataclass(frozen=True)
+class SeedDecay:
+    """The seed's own decay (cs231n's ``train``): the rate is multiplied by
+    ``decay`` after the FIRST iteration of each epoch, iteration 0 included::
+
+        lr = learning_rate * decay ** ceil(iteration / iterations_per_epoch)
+
+    The seed decays where ``it % iterations_per_epoch == 0`` after the update
+    of iteration ``it``, so iterations 1 .. P train at the once-decayed rate.
+    With :class:`ExponentialPerEpoch` they would still train at the first.
+    """
+
+    learning_rate: float
+    decay: float = 0.95
+
+    def __call__(self, iteration, iterations_per_epoch):
+        epochs_begun = -(-iteration // iterations_per_epoch)  # ceil, in whole numbers
+        return self.learning_rate * self.decay ** epochs_begun
+
+
+@dataclass(frozen=True)
 class Step:
     """Step decay: the rate is multiplied by ``gamma`` every ``step_epochs`` epochs::
 
@@ -122,6 +142,7 @@ class Warmup:
 # ``min_learning_rate`` of Cosine).
 SCHEDULES = {
     "exponential_per_epoch": lambda lr, o: ExponentialPerEpoch(lr, o["decay"]),
+    "seed": lambda lr, o: SeedDecay(lr, o["decay"]),
     "constant": lambda lr, o: Constant(lr),
     "step": lambda lr, o: Step(lr, o["step_epochs"], o["gamma"]),
     "exponential": lambda lr, o: Exponential(lr, o["decay"]),

@@ -42,7 +42,7 @@ NOT_PARAMETERS = ("seed", "final_test", "patience", "restore_best", "catch_inter
 # The estimator's own defaults, where ExperimentConfig's (the seed's) do not train
 # on small or standardized data (see the class docstring).
 DEFAULTS = {"hidden_size": 100, "std": 1e-2, "learning_rate": 0.1, "num_iters": 1000, "momentum": 0.9,
-            "pixel_scale": 1.0}
+            "pixel_scale": 1.0, "sampling": "epochs", "lr_schedule": "exponential_per_epoch"}
 
 
 class CatternClassifier(ClassifierMixin, BaseEstimator):
@@ -83,6 +83,11 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         Number of parameter updates (not epochs).
     momentum : float, default=0.9
         SGD with momentum, where the seed's runs were plain SGD (momentum 0).
+    sampling : {"epochs", "with_replacement"}, default="epochs"
+        Each epoch a permutation of the rows (the seed drew batches with
+        replacement).
+    lr_schedule : str, default="exponential_per_epoch"
+        The rate times ``learning_rate_decay`` after each epoch.
     pixel_scale : float, default=1.0
         X is multiplied by it before the net sees it, in ``fit`` and
         ``predict`` alike: 1 uses X as given; 255 turns pixels in [0, 1] into
@@ -133,7 +138,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, model="two_layer", hidden_size=100, std=1e-2, dtype="float64", pixel_scale=1.0,
                  learning_rate=0.1, learning_rate_decay=0.95, momentum=0.9, reg=5e-6, num_iters=1000,
-                 batch_size=200, update_rule="sgd_momentum", hidden_dims="", dropout=0.0,
+                 batch_size=200, sampling="epochs", update_rule="sgd_momentum", hidden_dims="", dropout=0.0,
                  input_dropout=0.0, normalization="none", max_norm=0.0,
                  lr_schedule="exponential_per_epoch", warmup_epochs=0.0, step_epochs=10.0, step_gamma=0.1,
                  min_learning_rate=0.0, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
@@ -151,6 +156,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         self.reg = reg
         self.num_iters = num_iters
         self.batch_size = batch_size
+        self.sampling = sampling
         self.update_rule = update_rule
         self.hidden_dims = hidden_dims
         self.dropout = dropout

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -25,13 +26,30 @@ from cattern.errors import DivergedError
 from cattern.workspace import Workspace, row_blocks
 
 
+SAMPLINGS = ("epochs", "with_replacement")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run, besides the model and the data.
 
     - num_iters: number of parameter updates
-    - batch_size: examples per update (the last batch of an epoch may be
-      smaller when batch_size does not divide N)
+    - batch_size: examples per update (with "epochs" sampling the last batch
+      of an epoch may be smaller when batch_size does not divide N)
+    - sampling: how batches are drawn (:data:`SAMPLINGS`):
+
+      - "epochs": each epoch walks a fresh permutation of the N examples in
+        ceil(N / B) batches, so every example is seen once an epoch; the
+        epoch ends after its last batch;
+      - "with_replacement": each batch draws B indices with replacement, as
+        the seed's (cs231n's) ``train`` does; an "epoch" is N / B iterations,
+        and, as there, it ends after each iteration ``it`` with
+        ``it % max(N / B, 1) == 0`` (iteration 0 included), where the
+        accuracies are recorded, train accuracy on that batch. With seed
+        None the indices come from NumPy's global state
+        (``np.random.choice(N, B)``) and nothing else is drawn from it, so
+        the seed's notebook, after its own ``np.random.seed``, gets its very
+        batches.
     - learning_rate: the starting rate
     - learning_rate_decay: factor applied once per epoch (1.0 keeps it fixed)
     - update_rule: a name in :data:`cattern.optim.RULES`
@@ -65,6 +83,7 @@ class TrainConfig:
 
     num_iters: int = 100
     batch_size: int = 200
+    sampling: str = "epochs"
     learning_rate: float = 1e-3
     learning_rate_decay: float = 0.95
     update_rule: str = "sgd_momentum"
@@ -90,6 +109,8 @@ class TrainConfig:
         check_positive_int("num_iters", self.num_iters)
         check_positive_int("batch_size", self.batch_size)
         check_positive_int("train_acc_size", self.train_acc_size)
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"sampling must be one of {list(SAMPLINGS)}; got {self.sampling!r}")
         check_nonnegative("reg", self.reg)
         check_nonnegative("momentum", self.momentum)
         if check_nonnegative("learning_rate", self.learning_rate) == 0:
@@ -186,10 +207,7 @@ class Trainer:
         self.model = model
         self.config = config
         self.callbacks = list(callbacks)
-        seed = config.seed
-        if seed is None:
-            seed = np.random.randint(0, 2**31 - 1)  # from the global state, see TrainConfig
-        self.rng = np.random.default_rng(seed)
+        self._rng = None  # made when first needed: see rng
         self.history = {"loss_history": [], "train_acc_history": [], "val_acc_history": []}
         self.best_val_acc = -1.0
         self.best_params = None
@@ -206,6 +224,22 @@ class Trainer:
         self._subset = None
         self._order = None
         self._schedule = self._update = None  # set by fit, from the config
+
+    @property
+    def rng(self):
+        """The run's ``np.random.Generator``: batch order, train-accuracy subset, augmentation.
+
+        Seeded by ``config.seed``; with seed None, by a seed drawn from NumPy's
+        global state, so ``np.random.seed`` repeats the run. Made on first use
+        only: sampling "with_replacement" with seed None draws its batches from
+        the global state itself, and must take nothing else from it.
+        """
+        if self._rng is None:
+            seed = self.config.seed
+            if seed is None:
+                seed = np.random.randint(0, 2**31 - 1)
+            self._rng = np.random.default_rng(seed)
+        return self._rng
 
     def can_extend(self):
         """Whether :meth:`extend` then :meth:`fit` gives exactly the run one longer fit would."""
@@ -236,16 +270,22 @@ class Trainer:
         if X_val is not None:
             X_val, y_val = model.check_data(X_val, y_val)
         n = X.shape[0]
-        batch = min(cfg.batch_size, n)
-        self.iterations_per_epoch = math.ceil(n / batch)
+        replacement = cfg.sampling == "with_replacement"
+        batch = cfg.batch_size if replacement else min(cfg.batch_size, n)
+        # An epoch's length in iterations: where epochs end, and what the schedules count.
+        # With replacement, the seed's max(N / B, 1) may be fractional: its epochs then end
+        # at the whole multiples of it, every `numerator` iterations (137.5 -> every 275).
+        self.iterations_per_epoch = (Fraction(max(Fraction(n, batch), 1)).numerator if replacement
+                                     else math.ceil(n / batch))
         self._schedule, self._update = cfg.schedule(), optim.get_rule(cfg.update_rule)
         if self._slots is None:  # a continued fit keeps the first fit's velocities
             self._slots = [(name, rows, cfg.rule_config(name))
                            for name, w in model.params.items() for rows in row_blocks(w)]
-        # A fixed subset for train accuracy: cheap, and comparable across epochs.
-        if self._subset is None:
+        # A fixed subset for train accuracy: cheap, and comparable across epochs. (With
+        # replacement, as the seed does, train accuracy is measured on the epoch's last batch.)
+        if self._subset is None and not replacement:
             self._subset = np.sort(self.rng.choice(n, size=min(n, cfg.train_acc_size), replace=False))
-        X_sub, y_sub = X[self._subset], y[self._subset]
+        X_sub, y_sub = (None, None) if replacement else (X[self._subset], y[self._subset])
         workspace = Workspace()  # the step's arrays, reused from one step to the next
         X_batch = np.empty((batch,) + X.shape[1:], dtype=X.dtype)
 
@@ -261,8 +301,9 @@ class Trainer:
                 self.history["loss_history"].append(loss)
                 for cb in self.callbacks:
                     cb.on_iteration_end(self, it, loss)
-                if (it + 1) % self.iterations_per_epoch == 0 or it == cfg.num_iters - 1:
-                    self._record_epoch(X_sub, y_sub, X_val, y_val)
+                if self._epoch_ends(it):
+                    self._record_epoch(X_sub if X_sub is not None else xb, y_sub if y_sub is not None else yb,
+                                       X_val, y_val)
                     if self.stop_training:
                         break
         if cfg.restore_best and self.best_params is not None:
@@ -271,16 +312,30 @@ class Trainer:
             cb.on_train_end(self)
         return self.history
 
+    def _epoch_ends(self, it):
+        """Whether an epoch ends after iteration ``it`` (see TrainConfig's sampling)."""
+        if self.config.sampling == "with_replacement":
+            return it % self.iterations_per_epoch == 0  # the seed's check, iteration 0 included
+        return (it + 1) % self.iterations_per_epoch == 0 or it == self.config.num_iters - 1
+
     def _next_batch(self, it, X, y, X_batch):
         """Batch ``it``'s examples: (B, D) inputs, gathered into ``X_batch`` and augmented, (B,) labels.
 
-        Each epoch walks a fresh permutation, so every example is seen once.
+        "epochs" sampling walks a fresh permutation each epoch, so every example
+        is seen once; "with_replacement" draws B indices, as the seed does.
         """
         batch = X_batch.shape[0]
-        pos = it % self.iterations_per_epoch
-        if pos == 0:
-            self._order = self.rng.permutation(X.shape[0])
-        idx = self._order[pos * batch:(pos + 1) * batch]
+        n = X.shape[0]
+        if self.config.sampling == "with_replacement":
+            if self.config.seed is None:
+                idx = np.random.choice(np.arange(n), batch)  # the seed's own call, on the global state
+            else:
+                idx = self.rng.integers(0, n, size=batch)
+        else:
+            pos = it % self.iterations_per_epoch
+            if pos == 0:
+                self._order = self.rng.permutation(n)
+            idx = self._order[pos * batch:(pos + 1) * batch]
         # mode='clip' lets take write straight into the buffer (the default
         # 'raise' buffers the output); a permutation's indices are in range.
         xb = np.take(X, idx, axis=0, out=X_batch[:len(idx)], mode="clip")

@@ -7,9 +7,9 @@ from cattern.checks import check_positive_int
 from cattern.cli.options import add_config_options, config_from_args
 from cattern.diagnosis import check_gradients
 from cattern.experiment import ExperimentConfig, build_model
-from cattern.lab import toy_problem
+from cattern.reference import toy_problem
 
-# The seed's toy problem (lab.toy_problem): TwoLayerNet(4, 10, 3, std=0.1) on 5 examples, reg 0.05.
+# The seed's toy problem (cattern.reference.toy_problem): TwoLayerNet(4, 10, 3, std=0.1) on 5 examples, reg 0.05.
 TOY_CONFIG = ExperimentConfig(hidden_size=10, std=0.1, reg=0.05)
 TOY_SIZES = {"input_size": 4, "num_classes": 3, "num_inputs": 5}
 

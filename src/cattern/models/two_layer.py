@@ -102,13 +102,18 @@ class TwoLayerNet(Classifier):
     def train(self, X, y, X_val, y_val, learning_rate=1e-3, learning_rate_decay=0.95,
               reg=5e-6, num_iters=100, batch_size=200, verbose=False, momentum=0.0,
               seed=None, callbacks=()):
-        """Train with minibatch SGD, the rate decaying once per epoch.
+        """Train with minibatch SGD as the seed's ``train`` did, to the last digit.
 
-        By default plain SGD (``momentum=0``): the seed's text says "SGD with
-        momentum", but the numbers its notebook printed are those of plain SGD
-        (the README's "The seed as it ran" gives the measurement), and the
-        seed's cells, which pass no momentum, must print the seed's numbers.
-        Pass ``momentum=0.9`` for SGD with momentum.
+        The seed's printed numbers pin its loop down (the README's "The seed
+        as it ran" gives the measurements): each step draws ``batch_size``
+        examples with replacement, ``np.random.choice(N, batch_size)`` from
+        NumPy's global state unless ``seed`` is given; the update is plain SGD
+        by default (the seed's text says "SGD with momentum", but its numbers
+        are plain SGD's; pass ``momentum=0.9`` for momentum); after the step
+        of each iteration ``it`` with ``it % max(N / batch_size, 1) == 0`` it
+        records the batch's and the validation set's accuracy and multiplies
+        the rate by ``learning_rate_decay``. So the seed's cells, run after
+        its own ``np.random.seed(0)``, print its losses digit for digit.
 
         Inputs:
         - X: (N, D) training inputs; y: (N,) labels
@@ -120,16 +125,16 @@ class TwoLayerNet(Classifier):
         - batch_size: examples per update
         - verbose: print the loss every 100 iterations
         - momentum: velocity decay of SGD with momentum (0, the default: plain SGD)
-        - seed: seeds the batch order; None draws from NumPy's global state
+        - seed: seeds the batches; None draws them from NumPy's global state
         - callbacks: extra :class:`cattern.trainer.Callback` objects
 
         Returns a dict with ``loss_history`` (per iteration), ``train_acc_history``
-        and ``val_acc_history`` (per epoch).
+        and ``val_acc_history`` (per epoch, recorded after its first step).
         """
         config = TrainConfig(
             num_iters=num_iters, batch_size=batch_size, learning_rate=learning_rate,
             learning_rate_decay=learning_rate_decay, momentum=momentum, reg=reg,
-            update_rule="sgd_momentum", seed=seed,
+            update_rule="sgd_momentum", seed=seed, sampling="with_replacement", lr_schedule="seed",
         )
         callbacks = list(callbacks) + ([PrintLoss()] if verbose else [])
         trainer = Trainer(self, config, callbacks=callbacks)

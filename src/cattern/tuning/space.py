@@ -140,7 +140,8 @@ SEED_GRID = dict(learning_rate=[1e-3, 1e-4], reg=[0.01, 0.05], hidden_size=[10, 
 # plain SGD on pixels 0..255 (the evidence is in the README, "The seed as it
 # ran"); float32, which gives the same accuracies as float64 to the 4th digit
 # here and takes half the time.
-SEED_TRAINING = dict(learning_rate_decay=0.95, momentum=0.0, std=1e-4, pixel_scale=255.0, dtype="float32")
+SEED_TRAINING = dict(learning_rate_decay=0.95, momentum=0.0, std=1e-4, pixel_scale=255.0, dtype="float32",
+                     sampling="with_replacement", lr_schedule="seed")
 # The hidden size cell [15]'s first net had: what `hidden_size` held before the
 # loop. Its value was not printed; the grid's first configs' printed accuracies
 # favour 10 (python benchmarks/seed_grid_replay.py, results/seed_grid_replay.json).
@@ -202,6 +203,7 @@ def lab_search():
         learning_rate=[0.03, 0.1, 0.3], reg=[1e-4, 1e-3], hidden_size=[100, 300],
         num_iters=[5500], batch_size=[200],
         learning_rate_decay=0.95, momentum=0.9, std=1e-4, pixel_scale=1.0, dtype="float32",
+        sampling="epochs", lr_schedule="exponential_per_epoch",
     )
 
 
@@ -213,6 +215,7 @@ def lab_quick_search():
     return grid(
         learning_rate=[0.1], reg=[1e-4], hidden_size=[100], num_iters=[5500], batch_size=[200],
         learning_rate_decay=0.95, momentum=0.9, std=1e-4, pixel_scale=1.0, dtype="float32",
+        sampling="epochs", lr_schedule="exponential_per_epoch",
     )
 
 
