@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # In the order ``cattern --help`` lists them.
-COMMANDS = ("lab", "train", "evaluate", "fetch", "tune", "serve", "gradcheck")
+COMMANDS = ("lab", "train", "evaluate", "fetch", "tune", "serve", "gradcheck", "doctor")
 
 
 def build_parser():
