@@ -53,7 +53,7 @@ THRESHOLDS = {
                            "true share", "cattern's; a healthy MNIST net's top class is about 11 %"),
     "overfitting": Threshold("train accuracy 5 points or more above validation at the end",
                              f"{CS231N_3}, 'Train/Val accuracy'; 5 points is cattern's "
-                             "(healthy MNIST runs: under 2)"),
+                             "(healthy MNIST runs: 1.5 at most)"),
     "underfitting": Threshold("train and validation accuracy both below 0.88",
                               "LeCun et al. 1998: a linear classifier makes 12 % test error on MNIST"),
     "oscillation": Threshold("the epoch's mean loss rose by 10 % or more in 2 epochs or more",
