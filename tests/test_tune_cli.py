@@ -39,7 +39,7 @@ def test_tune_prints_the_sorted_table_and_writes_the_csv_and_best_model(data_dir
     lines = out.splitlines()
     # Config columns in ExperimentConfig's field order; only the varied ones.
     assert lines[0].split() == ["rank", "val_acc", "train_acc", "hidden_size", "learning_rate",
-                                "iters", "seconds", "status"]
+                                "iters", "seconds", "status", "findings"]
     printed = [float(line.split()[1]) for line in lines[1:5]]
     assert printed == sorted(printed, reverse=True)
 

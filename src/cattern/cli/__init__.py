@@ -12,7 +12,7 @@ import sys
 from cattern.errors import DivergedError, NetTooLargeError
 
 # In the order ``cattern --help`` lists them.
-COMMANDS = ("lab", "train", "evaluate", "tune", "serve", "fetch", "gradcheck")
+COMMANDS = ("lab", "train", "evaluate", "tune", "serve", "fetch", "gradcheck", "doctor")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -42,6 +42,7 @@ def train_quick(raw, preset=QUICK_PRESET):
     """
     from cattern.callbacks import ProgressBar
     from cattern.data.splits import prepare
+    from cattern.diagnosis import TrainingDoctor
     from cattern.experiment import train_model
     from cattern.model_io import load_model, save_model
     from cattern.presets import get_preset
@@ -49,7 +50,8 @@ def train_quick(raw, preset=QUICK_PRESET):
     cfg = get_preset(preset)
     split = prepare(raw, cfg.pixel_scale)
     model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val,
-                                 callbacks=[ProgressBar(desc="training a small net")])
+                                 callbacks=[TrainingDoctor(split.X_train, split.y_train),
+                                            ProgressBar(desc="training a small net")])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "quick.npz"
         save_model(path, model, preprocessing=split.preprocessing, config=cfg, history=history)

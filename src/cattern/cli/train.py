@@ -5,6 +5,7 @@ from cattern.atomic import run_folder, write_json
 from cattern.callbacks import ProgressBar
 from cattern.cli.options import add_config_options, add_data_options, config_from_args, load_raw_from_args
 from cattern.data.splits import prepare
+from cattern.diagnosis import TrainingDoctor, diagnose, format_findings
 from cattern.experiment import train_model
 from cattern.model_io import save_model
 from cattern.presets import PRESETS, get_preset
@@ -41,15 +42,17 @@ def add_parser(subparsers):
 
 
 def run(args):
-    """Train as the options say; returns the exit status."""
+    """Train as the options say and print the doctor's diagnosis; returns the exit status."""
     start = time.perf_counter()
     cfg = config_from_args(args, get_preset(args.preset))  # every option checked before any work
     split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale)
     train_start = time.perf_counter()
-    callbacks = [] if args.no_progress else [ProgressBar(desc="train")]
+    doctor = TrainingDoctor(split.X_train, split.y_train)
+    callbacks = [doctor] + ([] if args.no_progress else [ProgressBar(desc="train")])
     model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val,
                                  callbacks=callbacks, mean_image=split.preprocessing.mean_image)
     train_seconds = time.perf_counter() - train_start
+    findings = diagnose(history["doctor"], cfg)
     val_acc = float((model.predict(split.X_val) == split.y_val).mean())
     # Once, after training and selection (early stopping, best epoch) are over.
     test_acc = split.test.accuracy(model) if cfg.final_test else None
@@ -68,6 +71,8 @@ def run(args):
         "data": {"source": split.raw.source, "validation_size": len(split.y_val),
                  "fingerprint": split.fingerprint},
         "final_loss": history["loss_history"][-1],
+        "findings": [finding.to_dict() for finding in findings],
+        "signals": history["doctor"],
         "model": "model.npz",
         "figures": {"curves": "curves.png"},
     }
@@ -76,6 +81,7 @@ def run(args):
                    history=history)
         figures.save_figure(figures.curves_figure([history]), folder / "curves.png")
         write_json(folder / "summary.json", summary)
+    print(format_findings(findings))
     if test_acc is not None:
         print(f"test accuracy {test_acc:.4f} (the test set's one use)")
     out = args.out.rstrip("/")

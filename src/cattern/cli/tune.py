@@ -12,7 +12,9 @@ preset's values. ``--random N`` draws N configs instead, log-uniformly from
 
 The results go to ``OUT/results.jsonl`` (one row per finished run, so an
 interrupted search resumes where it stopped), ``OUT/results.csv`` (the sorted
-table) and ``OUT/best_model.npz``; the best rows are printed.
+table) and ``OUT/best_model.npz``; the best rows are printed, with the
+training doctor's findings on each config and warnings about the search
+itself.
 """
 import os
 import sys
@@ -28,6 +30,7 @@ from cattern.cli.options import (
 from cattern.data.splits import prepare
 from cattern.tuning import SEARCH_PRESETS, format_table, run_search
 from cattern.tuning.executors import check_workers
+from cattern.tuning.hygiene import diagnosis_lines, hygiene_warnings
 from cattern.tuning.search import check_configs, pixel_scale_of
 
 
@@ -75,7 +78,9 @@ def build_configs(args):
 
 
 def run(args):
-    """Run the search; print the ranked table, the best config and any edge warnings."""
+    """Run the search; print the ranked table with the doctor's findings, the best config,
+    and the search's own warnings (diverged trials, configs stuck on the plateau, best
+    values on the edge of a range)."""
     from cattern.model_io import save_model
 
     with options_named():
@@ -92,15 +97,22 @@ def run(args):
     )
     print(format_table(outcome.results, limit=args.top))
     print(f"table: {os.path.splitext(results_path)[0] + '.csv'}")
+    lines = diagnosis_lines(outcome.results)
+    if lines:
+        print("diagnosis, on each config's longest run (every sentence is in results.jsonl):")
+        for line in lines:
+            print(f"  {line}")
+    for warning in hygiene_warnings(outcome.results):
+        print(f"warning: {warning}", file=sys.stderr)
     if outcome.best_config is None:
         print("every run diverged: try smaller learning rates", file=sys.stderr)
         return 1
     model_path = os.path.join(args.out, "best_model.npz")
     save_model(model_path, outcome.best_model, preprocessing=split.preprocessing,
-               config=outcome.best_experiment_config())
+               config=outcome.best_experiment_config(), history=outcome.best_history)
     options = ", ".join(f"{name}={value}" for name, value in outcome.best_options.items())
     print(f"best: val_acc {outcome.best_row['val_acc']:.4f} with {options or 'the defaults'}")
-    print(f"best model: {model_path}")
+    print(f"best model: {model_path} (`cattern doctor {model_path}` diagnoses it)")
     for warning in outcome.edge_warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0

@@ -212,14 +212,16 @@ class FullyConnectedNet(Classifier):
     # ReLU activity, for the diagnosing gradient check (cattern.diagnosis)
     # ------------------------------------------------------------------
 
-    def relu_masks(self, X):
-        """Which hidden units are active (ReLU input > 0) in a training-mode pass on X (N, D).
+    def relu_masks(self, X, train=True):
+        """Which hidden units are active (ReLU input > 0) in a pass on X (N, D).
 
-        Returns a list of L - 1 bool arrays, (N, Hi) each. Like :meth:`batch_loss`,
-        it draws dropout masks from ``self.dropout_rng`` (reset its state first to
-        see batch_loss's masks) and, with batchnorm, updates the running statistics.
-        A gradient check compares the masks at W - h and W + h to find the entries
-        whose step crosses a kink.
+        Returns a list of L - 1 bool arrays, (N, Hi) each. In a training-mode
+        pass (``train`` True), like :meth:`batch_loss`, it draws dropout masks
+        from ``self.dropout_rng`` (reset its state first to see batch_loss's
+        masks) and, with batchnorm, updates the running statistics. A gradient
+        check compares the masks at W - h and W + h to find the entries whose
+        step crosses a kink. ``train`` False is a test-mode pass, which changes
+        no state: the training doctor counts dead units with it.
         """
-        _, (caches, _) = self.forward(check_X(X, self.input_size, self.dtype), train=True)
+        _, (caches, _) = self.forward(check_X(X, self.input_size, self.dtype), train=train)
         return [active > 0 for _, _, active, _ in caches]  # ReLU's cache: its output, > 0 where its input is

@@ -144,11 +144,13 @@ class TwoLayerNet(Classifier):
     # ReLU activity, for the diagnosing gradient check (cattern.diagnosis)
     # ------------------------------------------------------------------
 
-    def relu_masks(self, X):
+    def relu_masks(self, X, train=True):
         """Which hidden units are active, ``X @ W1 + b1 > 0``, for inputs X (N, D).
 
         Returns a list of one (N, H) bool array. A gradient check compares the
         masks at W - h and W + h to find the entries whose step crosses a kink.
+        ``train`` changes nothing (the net is the same in both modes); it is
+        there because :class:`~cattern.models.FullyConnectedNet` takes it.
         """
-        _, (_, active, _) = self.forward(check_X(X, self.input_size, self.dtype))
+        _, (_, active, _) = self.forward(check_X(X, self.input_size, self.dtype), train=train)
         return [active > 0]  # ReLU's cache: its output, > 0 exactly where its input is

@@ -23,6 +23,10 @@ A row is a dict, made by :func:`make_row`::
                 on from (halving's previous rung), or None when it trained from
                 the start; either way its numbers are the same
     error       the DivergedError message, or None
+    findings    the training doctor's findings on the run (see
+                :mod:`cattern.diagnosis.doctor`): a list of {"code", "severity",
+                "sentence"}, empty for a healthy run; absent from rows written
+                before the doctor
 
 The results file is JSON lines, one row per line, appended as each run
 finishes and fsync'd, so an interrupted search loses at most the runs in
@@ -126,7 +130,7 @@ def make_row(key, config, seed, iters, rung, outcome):
     """The row of one finished run (see the module docstring).
 
     ``outcome`` holds status, val_acc, val_loss, train_acc, seconds,
-    resumed_from and error. A run whose validation accuracy or loss is not
+    resumed_from, error and findings. A run whose validation accuracy or loss is not
     finite is recorded as diverged: results never hold NaN.
     """
     if outcome["status"] == OK and not all(math.isfinite(outcome[name]) for name in ("val_acc", "val_loss")):
@@ -162,6 +166,19 @@ _FIELDS = {
     "resumed_from": (lambda v: v is None or _is_count(v), "null or an integer >= 0"),
     "error": (lambda v: v is None or isinstance(v, str), "null or a message"),
 }
+_FINDING_KEYS = ("code", "severity", "sentence")
+
+
+def _is_findings(v):
+    return isinstance(v, list) and all(
+        isinstance(f, dict) and set(f) == set(_FINDING_KEYS) and all(isinstance(f[k], str) for k in _FINDING_KEYS)
+        for f in v)
+
+
+# Fields a row may lack: rows written before they existed are still read.
+_OPTIONAL = {
+    "findings": (_is_findings, 'a list of {"code", "severity", "sentence"} strings'),
+}
 _SCORES = {
     "val_acc": (_is_fraction, "an accuracy in [0, 1]"),
     "train_acc": (_is_fraction, "an accuracy in [0, 1]"),
@@ -177,6 +194,9 @@ def check_row(row):
         if name not in row:
             raise ValueError(f"the row has no {name!r}")
         if not ok(row[name]):
+            raise ValueError(f"{name!r} must be {words}; got {row[name]!r}")
+    for name, (ok, words) in _OPTIONAL.items():
+        if name in row and not ok(row[name]):
             raise ValueError(f"{name!r} must be {words}; got {row[name]!r}")
     for name, (ok, words) in _SCORES.items():
         value = row.get(name)
@@ -319,23 +339,33 @@ _STAT_COLUMNS = ["val_acc", "val_loss", "train_acc", "status", "iters", "budget"
 _ID_COLUMNS = ["seed", "train_seed", "key", "error"]
 
 
+def finding_codes(row):
+    """The codes of the doctor's findings on a row, comma-separated: "-" for none,
+    "n/a" for a row written before the doctor."""
+    if "findings" not in row:
+        return "n/a"
+    return ",".join(f["code"] for f in row["findings"]) or "-"
+
+
 def write_csv(path, rows):
     """Write the rows (already sorted) as a CSV table with a rank column, atomically."""
     path = Path(path)
     names = config_columns(rows)
-    header = ["rank"] + _STAT_COLUMNS + names + _ID_COLUMNS
+    header = ["rank"] + _STAT_COLUMNS + ["findings"] + names + _ID_COLUMNS
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "w") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
         for rank, row in enumerate(rows, start=1):
-            cells = [row.get(c) for c in _STAT_COLUMNS] + [row["config"].get(n) for n in names]
+            cells = [row.get(c) for c in _STAT_COLUMNS] + [finding_codes(row)]
+            cells += [row["config"].get(n) for n in names]
             cells += [row.get(c) for c in _ID_COLUMNS]
             writer.writerow([rank] + ["" if c is None else c for c in cells])
 
 
 def format_table(rows, limit=None):
-    """The rows (already sorted) as an aligned text table, best first.
+    """The rows (already sorted) as an aligned text table, best first, with the
+    codes of the doctor's findings on each run.
 
     Only the config options that vary across the rows get a column: the
     fixed ones say nothing about the ranking. ``limit`` keeps the first rows
@@ -343,7 +373,7 @@ def format_table(rows, limit=None):
     """
     names = config_columns(rows)
     varying = [n for n in names if len({json.dumps(r["config"].get(n), default=plain) for r in rows}) > 1]
-    header = ["rank", "val_acc", "train_acc"] + varying + ["iters", "seconds", "status"]
+    header = ["rank", "val_acc", "train_acc"] + varying + ["iters", "seconds", "status", "findings"]
     if limit is not None and limit < 0:
         limit = None
     shown = rows if limit is None else rows[:limit]
@@ -352,7 +382,7 @@ def format_table(rows, limit=None):
         table.append(
             [str(rank), _fmt_acc(row["val_acc"]), _fmt_acc(row["train_acc"])]
             + [_fmt(row["config"].get(n)) for n in varying]
-            + [str(row["iters"]), f"{row['seconds']:.1f}", row["status"]]
+            + [str(row["iters"]), f"{row['seconds']:.1f}", row["status"], finding_codes(row)]
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in table]

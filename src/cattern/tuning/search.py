@@ -25,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from cattern.data.splits import fingerprint
+from cattern.diagnosis import TrainingDoctor, diagnose, findings_summary
 from cattern.errors import DivergedError
 from cattern.experiment import ExperimentConfig, build_trainer, check_fits_in_memory
 from cattern.layers import softmax_loss
@@ -58,6 +59,7 @@ class SearchOutcome:
       written out, or None if all diverged
     - best_options: the options of that config as the search gave them
     - best_model: the best config's trained net
+    - best_history: its training history, with the doctor's signals under "doctor"
     - best_row: the best run's row
     - edge_warnings: options whose best value is the smallest or largest searched
     """
@@ -66,6 +68,7 @@ class SearchOutcome:
     best_config: dict | None = None
     best_options: dict | None = None
     best_model: object = None
+    best_history: dict | None = None
     best_row: dict | None = None
     edge_warnings: list = field(default_factory=list)
 
@@ -111,21 +114,33 @@ def pixel_scale_of(configs):
 # ----------------------------------------------------------------------
 
 def _train_one(config, data, seed, paused=None):
-    """Train one config on ``data`` = (X, y, X_val, y_val, mean_image) with ``seed``; return the trainer.
+    """Train one config on ``data`` = (X, y, X_val, y_val, mean_image) with ``seed``, watched by
+    the training doctor; return the trainer.
 
     With ``paused``, a trainer of the same config stopped after fewer
-    iterations, go on from there to ``config["num_iters"]`` instead: the
-    same run, bit for bit (:meth:`cattern.trainer.Trainer.extend`).
+    iterations (its doctor with it), go on from there to ``config["num_iters"]``
+    instead: the same run, bit for bit (:meth:`cattern.trainer.Trainer.extend`).
+    A run that diverges raises :class:`~cattern.errors.DivergedError` with the
+    doctor's record of it in ``signals``.
     """
     X, y, X_val, y_val, mean_image = data
     if paused is None:
         cfg = ExperimentConfig.from_dict({**options_of(config), "seed": seed})
-        trainer = build_trainer(cfg, X, y, y_val, mean_image=mean_image)
+        trainer = build_trainer(cfg, X, y, y_val, callbacks=[TrainingDoctor(X, y)], mean_image=mean_image)
     else:
         trainer = paused
         trainer.extend(config["num_iters"])
-    trainer.fit(X, y, X_val, y_val)
+    try:
+        trainer.fit(X, y, X_val, y_val)
+    except DivergedError as err:
+        err.signals = _doctor(trainer).signals(err)
+        raise
     return trainer
+
+
+def _doctor(trainer):
+    """The trainer's TrainingDoctor callback."""
+    return next(cb for cb in trainer.callbacks if isinstance(cb, TrainingDoctor))
 
 
 def _run(task, data, blas_threads):
@@ -151,14 +166,15 @@ def _run(task, data, blas_threads):
         except DivergedError as err:
             return {"status": DIVERGED, "val_acc": None, "val_loss": None, "train_acc": None,
                     "seconds": time.perf_counter() - start, "resumed_from": resumed_from,
-                    "error": str(err)}, None
+                    "error": str(err), "findings": findings_summary(diagnose(err.signals, config))}, None
         _, _, X_val, y_val, _ = data
         scores = trainer.model.loss(X_val)                                    # (N_val, C)
     with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss marks the run diverged
         val_loss, _ = softmax_loss(scores.astype(np.float64), y_val)
     return {"status": OK, "val_acc": float(np.mean(np.argmax(scores, axis=1) == y_val)),
             "val_loss": float(val_loss), "train_acc": trainer.history["train_acc_history"][-1],
-            "seconds": time.perf_counter() - start, "resumed_from": resumed_from, "error": None}, trainer
+            "seconds": time.perf_counter() - start, "resumed_from": resumed_from, "error": None,
+            "findings": findings_summary(diagnose(trainer.history["doctor"], config))}, trainer
 
 
 # ----------------------------------------------------------------------
@@ -171,7 +187,7 @@ class _Runner:
     def __init__(self, data, seed, log, workers, progress, data_fingerprint):
         self.data, self.seed, self.log, self.workers, self.progress = data, seed, log, workers, progress
         self.data_fingerprint = data_fingerprint
-        self.models = {}  # key -> model, for full runs trained by this process
+        self.models = {}  # key -> (model, history), for full runs trained by this process
         # config key -> (iterations done, pickled trainer): shorter runs that a
         # longer run of the same config (halving's next rung) goes on from.
         self.paused = {}
@@ -210,7 +226,7 @@ class _Runner:
         """Keep what later runs need: a full run's model, a shorter run's trainer to go on from."""
         config_key = self.key(config)
         if iters == config["num_iters"]:
-            self.models[key] = trainer.model
+            self.models[key] = (trainer.model, trainer.history)
             self.paused.pop(config_key, None)
         elif trainer.can_extend():
             blob = pickle.dumps(trainer, protocol=pickle.HIGHEST_PROTOCOL)
@@ -317,15 +333,17 @@ def _outcome(configs, given, rows, runner):
     if not full:
         return SearchOutcome(results=rows)
     best = full[0]
-    model = runner.models.get(best["key"])
-    if model is None:
+    if best["key"] not in runner.models:
         # The best run came from a resumed file: train it again, which gives
         # the same net since its seed derives from its config.
-        model = _run((best["config"], best["iters"], best["train_seed"], None), runner.data,
-                     runner.workers["blas_threads"])[1].model
+        trainer = _run((best["config"], best["iters"], best["train_seed"], None), runner.data,
+                       runner.workers["blas_threads"])[1]
+        runner.models[best["key"]] = (trainer.model, trainer.history)
+    model, history = runner.models[best["key"]]
     # The edge warnings look at what was searched: the options as given.
     searched = [{name: config[name] for name in original if name != "replica"}
                 for original, config in zip(configs, given)]
     best_searched = next(s for s, config in zip(searched, given) if config == best["config"])
     return SearchOutcome(results=rows, best_config=best["config"], best_options=best_searched,
-                         best_model=model, best_row=best, edge_warnings=edge_warnings(searched, best_searched))
+                         best_model=model, best_history=history, best_row=best,
+                         edge_warnings=edge_warnings(searched, best_searched))

@@ -3,7 +3,8 @@
 Routes:
 
 - ``GET /``: the page (static/index.html); its script and style under ``/static/``
-- ``GET /api/model``: what the network is, its training curves, test accuracy
+- ``GET /api/model``: what the network is, its training curves, the training
+  doctor's findings on them (:func:`cattern.diagnosis.diagnose`), test accuracy
 - ``GET /api/digits?start=S&count=N``: N test digits from index S, for the strip
 - ``POST /api/predict``: a digit in (see :mod:`cattern.web.payload`), the
   network's answer out: prediction, the ten probabilities, the 28 x 28 input
@@ -28,6 +29,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from cattern.diagnosis import diagnose, signals_of
 from cattern.preprocess import mnist_style
 from cattern.web import explain
 from cattern.web.payload import MAX_BODY_BYTES, PayloadError, parse_predict
@@ -100,6 +102,15 @@ def _layer_widths(model):
     return [int(weights[0].shape[0])] + [int(W.shape[1]) for W in weights] if weights else []
 
 
+def _findings(saved):
+    """The training doctor's findings on the served model's history, as dicts; None without a history."""
+    try:
+        signals = signals_of(saved.history, saved.num_classes)
+    except ValueError:
+        return None
+    return [finding.to_dict() for finding in diagnose(signals, saved.config)]
+
+
 def _error(status, message):
     return JSONResponse({"error": message}, status_code=status)
 
@@ -167,6 +178,7 @@ def create_app(saved, digits=None, *, allowed_hosts=LOOPBACK_HOSTS, digits_note=
         "layers": _layer_widths(saved.model),
         "num_params": int(sum(p.size for p in getattr(saved.model, "params", {}).values())),
         "curves": explain.curves(saved.history),
+        "findings": _findings(saved),
         "digits_total": None if digits is None else int(len(digits.labels)),
         "digits_note": digits_note,
         "test_accuracy": None,

@@ -453,6 +453,32 @@ function drawCurves(curves) {
   ], { ymin: accMin, ymax: 1, xlabel: "epoch", yfmt: (y) => `${(100 * y).toFixed(1)} %` });
 }
 
+// The training doctor's findings (GET /api/model's "findings"): one item each,
+// its sentence and, smaller, the threshold and where it comes from.
+function showFindings(findings) {
+  const list = $("findings");
+  list.replaceChildren();
+  $("diagnosis").dataset.count = findings === null ? "" : String(findings.length);
+  const note = (text) => {
+    const item = document.createElement("li");
+    item.className = "empty";
+    item.textContent = text;
+    list.append(item);
+  };
+  if (findings === null) return note("No training history in this model file: nothing to diagnose.");
+  if (!findings.length) return note("No warnings: the run looks healthy.");
+  for (const finding of findings) {
+    const item = document.createElement("li");
+    item.className = `finding ${finding.severity}`;
+    const code = document.createElement("b");
+    code.textContent = `${finding.code}: `;
+    const why = document.createElement("small");
+    why.textContent = `threshold: ${finding.threshold} (${finding.source})`;
+    item.append(code, `${finding.sentence}.`, document.createElement("br"), why);
+    list.append(item);
+  }
+}
+
 // ------------------------------------------------------------------
 // Start
 // ------------------------------------------------------------------
@@ -468,6 +494,7 @@ async function start() {
   $("model-summary").textContent =
     `${info.kind} ${shape} · ${info.num_params.toLocaleString("en")} parameters${acc}`;
   drawCurves(info.curves);
+  showFindings(info.findings);
   if (info.digits_total === null) {
     $("strip-panel").classList.add("no-digits");
     $("prev").disabled = true;
