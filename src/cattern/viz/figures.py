@@ -170,3 +170,26 @@ def misclassified_figure(images, predicted, true, max_images=36,
         ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def grid_comparison_figure(seed_acc, our_acc, configs, title="The seed's grid: ours against the seed's"):
+    """One point per config of a grid: the seed's printed validation accuracy (x)
+    against ours (y), numbered by config, on the diagonal where they agree.
+
+    seed_acc, our_acc: (K,) accuracies; configs: (K,) the configs' 1-based numbers.
+    """
+    seed_acc, our_acc = np.asarray(seed_acc, dtype=float), np.asarray(our_acc, dtype=float)
+    fig = _new_figure((6.5, 6.5))
+    ax = fig.add_subplot(1, 1, 1)
+    low = min(seed_acc.min(), our_acc.min()) - 0.02
+    ax.plot([low, 1], [low, 1], color="0.6", linewidth=1, label="ours = the seed's")
+    ax.scatter(seed_acc, our_acc, s=18)
+    for k, x, y in zip(configs, seed_acc, our_acc):
+        ax.annotate(str(k), (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    ax.set_xlim(low, 1)
+    ax.set_ylim(low, 1)
+    ax.set_xlabel("validation accuracy the seed printed")
+    ax.set_ylabel("validation accuracy of our replay")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    return fig
