@@ -22,7 +22,7 @@ import pytest
 from synthetic_data import data_options, write_mnist_dir
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ("lab", "train", "evaluate", "tune", "serve", "fetch", "gradcheck")
+COMMANDS = ("lab", "train", "evaluate", "tune", "serve", "fetch", "gradcheck", "doctor")
 # Pixels in [0, 1] and momentum: rates of this size suit them (the defaults are the seed's 0..255, plain SGD).
 FAST = ["--num-iters", "60", "--hidden-size", "16", "--std", "0.01", "--pixel-scale", "1", "--momentum", "0.9",
         "--learning-rate", "0.05", "--batch-size", "50", "--no-progress"]
@@ -87,7 +87,10 @@ def test_every_subcommand_makes_a_real_short_run(plain, tmp_path):
     lab = cattern(plain, "lab", *data, "--out", "lab", "--n-jobs", "1", "--no-progress", *FAST[:-1],
                   cwd=tmp_path, env={"CATTERN_QUICK": "1"})
     assert lab.returncode in (0, 1), lab.stderr  # 1: a seed target missed on this toy data
-    assert json.loads((tmp_path / "lab" / "summary.json").read_text())["test_set_uses"] == 1
+    assert json.loads((tmp_path / "lab" / "summary.json").read_text())["test_set_uses"] == 2  # one per final net
+
+    doctor = cattern(plain, "doctor", "run", cwd=tmp_path)
+    assert doctor.returncode in (0, 1) and "diagnosis" in doctor.stdout, doctor.stderr
 
     gradcheck = cattern(plain, "gradcheck", cwd=tmp_path)
     assert gradcheck.returncode == 0 and "passed" in gradcheck.stdout, gradcheck.stderr
