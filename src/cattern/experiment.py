@@ -91,6 +91,8 @@ class ExperimentConfig:
     input_dropout: float = _option(0.0, "fc: probability of dropping each input pixel in training")
     normalization: str = _option("none", "fc: normalization before each ReLU", NORMALIZATIONS)
     max_norm: float = _option(0.0, "fc: largest norm of each unit's incoming weights (0: no limit)")
+    label_smoothing: float = _option(0.0, "fc: train against targets (1 - e) * onehot + e / C instead "
+                                          "of onehot (0: none)")
     # The schedule, the update rules' extra hyperparameters, early stopping (see TrainConfig).
     lr_schedule: str = _option("seed", "learning-rate schedule (seed: the seed's decay by learning_rate_decay "
                                        "after each epoch's first step)", tuple(schedules.SCHEDULES))
@@ -155,7 +157,7 @@ class ExperimentConfig:
     def _check_model_options(self):
         """The fc options: in range for fc, left at their defaults for two_layer."""
         fc_only = {name: getattr(self, name) for name in ("hidden_dims", "dropout", "input_dropout",
-                                                           "normalization", "max_norm")}
+                                                           "normalization", "max_norm", "label_smoothing")}
         if self.model == "two_layer":
             given = [f"{name}={value!r}" for name, value in fc_only.items()
                      if value != ExperimentConfig.__dataclass_fields__[name].default]
@@ -167,6 +169,9 @@ class ExperimentConfig:
             if not 0 <= check_nonnegative(name, fc_only[name]) < 1:
                 raise ValueError(f"{name} must be in [0, 1) (the probability of dropping a unit); "
                                  f"got {fc_only[name]!r}")
+        if not 0 <= check_nonnegative("label_smoothing", self.label_smoothing) < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1) (the share of each target spread over "
+                             f"all classes); got {self.label_smoothing!r}")
         check_nonnegative("max_norm", self.max_norm)
         self.hidden_widths()  # raises on a malformed list
 
@@ -265,7 +270,8 @@ def _build_fc(cfg, input_size, num_classes):
         input_size, cfg.hidden_widths(), num_classes, dropout=cfg.dropout, input_dropout=cfg.input_dropout,
         normalization=None if cfg.normalization == "none" else cfg.normalization,
         weight_scale="he" if cfg.std is None else cfg.std,
-        max_norm=cfg.max_norm or None, dtype=np.dtype(cfg.dtype), seed=cfg.seed)
+        max_norm=cfg.max_norm or None, label_smoothing=cfg.label_smoothing, dtype=np.dtype(cfg.dtype),
+        seed=cfg.seed)
 
 
 MODEL_KINDS = {

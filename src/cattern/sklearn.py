@@ -139,7 +139,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, model="two_layer", hidden_size=100, std=1e-2, dtype="float64", pixel_scale=1.0,
                  learning_rate=0.1, learning_rate_decay=0.95, momentum=0.9, reg=5e-6, num_iters=1000,
                  batch_size=200, sampling="epochs", update_rule="sgd_momentum", hidden_dims="", dropout=0.0,
-                 input_dropout=0.0, normalization="none", max_norm=0.0,
+                 input_dropout=0.0, normalization="none", max_norm=0.0, label_smoothing=0.0,
                  lr_schedule="exponential_per_epoch", warmup_epochs=0.0, step_epochs=10.0, step_gamma=0.1,
                  min_learning_rate=0.0, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                  random_state=None, verbose=False):
@@ -163,6 +163,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         self.input_dropout = input_dropout
         self.normalization = normalization
         self.max_norm = max_norm
+        self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
         self.step_epochs = step_epochs
