@@ -15,13 +15,22 @@ after every epoch, and appends one line to benchmarks/results/fc_runs.jsonl:
 the name, the whole config (``config``: the fields a preset would hold), the
 best validation accuracy and its epoch, the seconds spent training, the
 machine's load average (the 2 cores are shared, so seconds depend on it), and
-the validation history. ``--save-scores DIR`` also writes the best epoch's
-validation class probabilities to DIR/NAME.npy (5,000 x 10), from which
-``benchmarks/fc_ensemble.py`` scores ensembles of runs without training again.
-The test images are dropped as soon as they are loaded: nothing here can
-select on them.
+the validation history. The test images are dropped as soon as they are
+loaded: nothing here can select on them.
+
+An ensemble (``--ensemble K``) trains its K nets one after another, as
+``cattern train`` does, and its line holds the ensemble's validation accuracy
+(the mean of the nets' log-probabilities, :class:`cattern.models.Ensemble`'s
+rule; the mean of their probabilities beside it, for comparison), the sum of
+the nets' seconds, and each net's own line under ``nets``. With
+``--nets-dir DIR`` (default runs/select/nets) each net's validation
+log-probabilities and its line are kept in DIR, named by a hash of its
+config, and a net already there is not trained again: net 0 of an ensemble
+is the single run of the same config and seed (see
+``ExperimentConfig.member_configs``), so an ensemble costs only its new nets.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -59,12 +68,48 @@ class EpochLog(Callback):
             trainer.stop_training = True
 
 
-def softmax(scores):
-    """Row-wise softmax of (N, C) scores, in float64."""
+def log_softmax(scores):
+    """Row-wise log-softmax of (N, C) scores, in float64."""
     scores = scores.astype(np.float64)
     scores -= scores.max(axis=1, keepdims=True)
-    probs = np.exp(scores)
-    return probs / probs.sum(axis=1, keepdims=True)
+    return scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+
+
+def net_key(cfg):
+    """A name for one net's config: 16 hex digits of a hash of its fields."""
+    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def train_net(cfg, split, time_limit, nets_dir):
+    """Train one net (or read it back from ``nets_dir``); return (validation log-probabilities
+    (N_val, C) of its best epoch, its record: best accuracy and epoch, seconds, load, history)."""
+    path = os.path.join(nets_dir, net_key(cfg))
+    if os.path.exists(path + ".json"):
+        with open(path + ".json") as f:
+            return np.load(path + ".npy"), {**json.load(f), "reused": True}
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    trainer = build_trainer(cfg, split.X_train, split.y_train, split.y_val, callbacks=[EpochLog(time_limit)],
+                            mean_image=split.preprocessing.mean_image)
+    history = trainer.fit(split.X_train, split.y_train, split.X_val, split.y_val)
+    record = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"), "seed": cfg.seed,
+        "best_val_acc": trainer.best_val_acc, "best_epoch": trainer.best_epoch,
+        "epochs_run": len(history["val_acc_history"]), "seconds": round(time.perf_counter() - start, 1),
+        "loadavg_start_end": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "interrupted": history.get("interrupted", False),
+        "val_acc_history": history["val_acc_history"],
+    }
+    # With restore_best the model now holds the best epoch's weights.
+    log_probs = log_softmax(trainer.model.scores(split.X_val)).astype(np.float32)
+    if not record["interrupted"] and not time_limit:  # only whole runs are kept for reuse
+        os.makedirs(nets_dir, exist_ok=True)
+        np.save(path + ".npy", log_probs)
+        with open(path + ".json", "w") as f:
+            json.dump({**record, "config": cfg.to_dict()}, f)
+    print(f"net seed {cfg.seed}: best val {trainer.best_val_acc:.4f} at epoch {trainer.best_epoch}, "
+          f"{record['seconds']:.0f} s", flush=True)
+    return log_probs, {**record, "reused": False}
 
 
 def main():
@@ -74,42 +119,35 @@ def main():
     p.add_argument("--epochs", type=float, default=None,
                    help="training length in epochs (sets --num-iters; default: the preset's)")
     p.add_argument("--time-limit", type=float, default=None, help="stop after the epoch that passes this many s")
-    p.add_argument("--save-scores", default=None, metavar="DIR",
-                   help="write the best epoch's validation probabilities to DIR/NAME.npy")
+    p.add_argument("--nets-dir", default=os.path.join("runs", "select", "nets"),
+                   help="where each net's validation log-probabilities are kept, and reused from")
+    p.add_argument("--log", default=LOG, help="the file each run appends its line to (default: %(default)s)")
     add_config_options(p, base=get_preset("fc-best"))
     args = p.parse_args()
 
     cfg = config_from_args(args, get_preset(args.preset))  # checked before the data is read
     split = load_split(MNIST_DIR, pixel_scale=cfg.pixel_scale, verbose=False)
     split.test = None  # selection never sees the test images
-    X_train, y_train, X_val, y_val = split.X_train, split.y_train, split.X_val, split.y_val
     if args.epochs is not None:
         cfg = config_from_args(argparse.Namespace(num_iters=int(round(
-            args.epochs * math.ceil(len(X_train) / cfg.batch_size)))), cfg)
+            args.epochs * math.ceil(len(split.X_train) / cfg.batch_size)))), cfg)
 
-    load_before = os.getloadavg()[0]
-    start = time.perf_counter()
-    trainer = build_trainer(cfg, X_train, y_train, y_val, callbacks=[EpochLog(args.time_limit)],
-                            mean_image=split.preprocessing.mean_image)
-    history = trainer.fit(X_train, y_train, X_val, y_val)
-    seconds = time.perf_counter() - start
-    row = {
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"), "name": args.name, "preset": args.preset,
-        "config": cfg.to_dict(),
-        "best_val_acc": trainer.best_val_acc, "best_epoch": trainer.best_epoch,
-        "epochs_run": len(history["val_acc_history"]), "seconds": round(seconds, 1),
-        "loadavg_start_end": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "interrupted": history.get("interrupted", False),
-        "val_acc_history": history["val_acc_history"],
-    }
-    if args.save_scores:
-        os.makedirs(args.save_scores, exist_ok=True)
-        # With restore_best the model now holds the best epoch's weights.
-        np.save(os.path.join(args.save_scores, f"{args.name}.npy"),
-                softmax(trainer.model.scores(X_val)).astype(np.float32))
-    print(f"{args.name}: best val {trainer.best_val_acc:.4f} at epoch {trainer.best_epoch}, {seconds:.0f} s")
-    os.makedirs(os.path.dirname(LOG), exist_ok=True)
-    with open(LOG, "a") as f:  # one line per run, appended whole
+    results = [train_net(net, split, args.time_limit, args.nets_dir) for net in cfg.member_configs()]
+    log_probs = np.stack([lp for lp, _ in results])                       # (K, N_val, C)
+    records = [record for _, record in results]
+    row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "name": args.name, "preset": args.preset,
+           "config": cfg.to_dict()}
+    if cfg.ensemble == 1:
+        row.update({k: v for k, v in records[0].items() if k not in ("when", "seed")})
+    else:
+        val_acc = float(np.mean(log_probs.mean(axis=0).argmax(axis=1) == split.y_val))
+        mean_probs = float(np.mean(np.exp(log_probs).mean(axis=0).argmax(axis=1) == split.y_val))
+        row.update({"best_val_acc": val_acc, "val_acc_probabilities_averaged": mean_probs,
+                    "seconds": round(sum(r["seconds"] for r in records), 1),
+                    "interrupted": any(r["interrupted"] for r in records), "nets": records})
+    print(f"{args.name}: best val {row['best_val_acc']:.4f}, {row['seconds']:.0f} s")
+    os.makedirs(os.path.dirname(os.path.abspath(args.log)), exist_ok=True)
+    with open(args.log, "a") as f:  # one line per run, appended whole
         f.write(json.dumps(row) + "\n")
 
 
