@@ -25,7 +25,8 @@ rule; the mean of their probabilities beside it, for comparison), the sum of
 the nets' seconds, and each net's own line under ``nets``. With
 ``--nets-dir DIR`` (default runs/select/nets) each net's validation
 log-probabilities and its line are kept in DIR, named by a hash of its
-config, and a net already there is not trained again: net 0 of an ensemble
+config (with the net itself, DIR/HASH.npz, to study on validation), and a
+net already there is not trained again: net 0 of an ensemble
 is the single run of the same config and seed (see
 ``ExperimentConfig.member_configs``), so an ensemble costs only its new nets.
 """
@@ -41,6 +42,7 @@ import numpy as np
 from cattern.cli.options import add_config_options, config_from_args
 from cattern.data.splits import load_split
 from cattern.experiment import build_trainer
+from cattern.model_io import save_model
 from cattern.presets import get_preset
 from cattern.trainer import Callback
 
@@ -105,6 +107,7 @@ def train_net(cfg, split, time_limit, nets_dir):
     if not record["interrupted"] and not time_limit:  # only whole runs are kept for reuse
         os.makedirs(nets_dir, exist_ok=True)
         np.save(path + ".npy", log_probs)
+        save_model(path + ".npz", trainer.model, preprocessing=split.preprocessing, config=cfg, history=history)
         with open(path + ".json", "w") as f:
             json.dump({**record, "config": cfg.to_dict()}, f)
     print(f"net seed {cfg.seed}: best val {trainer.best_val_acc:.4f} at epoch {trainer.best_epoch}, "
