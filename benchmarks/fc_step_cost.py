@@ -57,6 +57,8 @@ def main():
         ("shift 2 + rotate 10 + scale 0.1", Augmenter(max_shift=2, max_rotation=10, max_scale=0.1, offset=mean)),
         ("shift 1 + elastic 34/4 + rotate 10 + scale 0.1",
          Augmenter(max_shift=1, max_rotation=10, max_scale=0.1, elastic_alpha=34, elastic_sigma=4, offset=mean)),
+        ("shift 1 + elastic 36/6 + rotate 15 + scale 0.15",
+         Augmenter(max_shift=1, max_rotation=15, max_scale=0.15, elastic_alpha=36, elastic_sigma=6, offset=mean)),
     ]:
         ms = _time(lambda: aug(X, rng), args.repeats)
         print(f"augment {name}: {ms:.2f} ms = {ms / step_ms:.1%} of a step")

@@ -119,3 +119,27 @@ def test_gaussian_matrix_matches_scipy_constant_mode():
     image = rng.random((28, 28))
     G = gaussian_matrix(28, 4.0)
     np.testing.assert_allclose(G @ image @ G.T, gaussian_filter(image, 4.0, mode="constant"), atol=1e-12)
+
+
+@pytest.mark.parametrize("sigma", [4.0, 6.0])
+def test_elastic_basis_has_the_filtered_uniform_fields_covariance(sigma):
+    from cattern.augment import elastic_basis, gaussian_matrix
+    # Simard's field G U G.T, U uniform in [-1, 1] (variance 1/3), has covariance
+    # (G G.T kron G G.T) / 3 over the flattened pixels; z @ B, z standard normal, has B.T @ B.
+    G = gaussian_matrix(28, sigma)
+    target = np.kron(G @ G.T, G @ G.T) / 3
+    B = elastic_basis((28, 28), sigma).astype(np.float64)
+    assert B.shape[0] < 50  # a few dozen fields, not 784
+    assert np.linalg.norm(B.T @ B - target) < 1e-3 * np.linalg.norm(target)
+
+
+def test_elastic_fields_match_filtered_uniform_noise_in_spread():
+    from cattern.augment import elastic_displacement, gaussian_matrix
+    rng = np.random.default_rng(0)
+    ddy, ddx = elastic_displacement(rng, 4000, (28, 28), 34.0, 4.0)
+    assert ddy.shape == ddx.shape == (4000, 28, 28) and ddy.dtype == np.float32
+    G = gaussian_matrix(28, 4.0)
+    uniform = G @ rng.uniform(-1, 1, (4000, 28, 28)) @ (34.0 * G.T)  # Simard's recipe, as written
+    np.testing.assert_allclose(ddy.std(axis=0), uniform.std(axis=0), rtol=0.06)
+    np.testing.assert_allclose(ddx.std(axis=0), uniform.std(axis=0), rtol=0.06)
+    assert abs(ddy.mean()) < 0.02 and abs(np.corrcoef(ddy[:, 14, 14], ddx[:, 14, 14])[0, 1]) < 0.05

@@ -112,3 +112,25 @@ def test_a_model_of_another_input_size_is_explained(tmp_path, trained, capsys):
     write_idx(other / "t10k-labels-idx1-ubyte.gz", np.zeros(10, dtype=np.uint8))
     assert main(["evaluate", str(trained / "model.npz"), *data_options(other), "--out", str(tmp_path)]) == 2
     assert "each image has 25 pixels but the model takes 64" in capsys.readouterr().err
+
+
+def test_train_an_ensemble_then_evaluate_it(tmp_path, data_dir, capsys):
+    out = tmp_path / "ensemble"
+    assert main(["train", *data_options(data_dir), "--out", str(out), "--seed", "5", *FAST, "--model", "fc",
+                 "--ensemble", "3", "--final-test", "true"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["ensemble"] == 3 and summary["test_set_uses"] == 1
+    assert len(summary["final_loss"]) == 3 and len(summary["signals"]["members"]) == 3
+    saved = load_model(out / "model.npz")
+    assert len(saved.nets) == 3 and [len(h["loss_history"]) for h in saved.histories] == [120] * 3
+    data = raw(data_dir)
+    assert np.mean(saved.predict(data.X_val) == data.y_val) == summary["val_accuracy"]
+    assert np.mean(saved.predict(data.X_test) == data.y_test) == summary["test_accuracy"]
+    # Net 0 is the net a single run of the same seed trains.
+    single = tmp_path / "single"
+    assert main(["train", *data_options(data_dir), "--out", str(single), "--seed", "5", *FAST, "--model", "fc"]) == 0
+    np.testing.assert_array_equal(load_model(single / "model.npz").model.params["W1"], saved.nets[0].params["W1"])
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.npz"), *data_options(data_dir)]) == 0
+    assert f"test accuracy        {summary['test_accuracy']:.4f}" in capsys.readouterr().out
+    assert main(["doctor", str(out)]) == 0 and main(["doctor", str(out / "summary.json")]) == 0

@@ -251,6 +251,22 @@ def test_doctor_reads_a_model_file_saved_before_the_doctor(tmp_path, capsys):
     assert "the loss stayed at 1.39 = ln 4 for all 400 iterations" in capsys.readouterr().out
 
 
+def test_each_net_of_an_ensemble_is_diagnosed_and_named(tmp_path, capsys):
+    cfg = ExperimentConfig(model="fc", hidden_size=8, pixel_scale=1.0, ensemble=2)
+    stuck = {"loss_history": [np.log(4)] * 400, "train_acc_history": [0.25] * 4, "val_acc_history": [0.25] * 4}
+    learned = {"loss_history": list(np.linspace(1.3, 0.1, 400)), "train_acc_history": [0.5, 0.8, 0.9, 0.95],
+               "val_acc_history": [0.5, 0.8, 0.9, 0.94]}
+    history = {"members": [learned, stuck]}
+    findings = diagnose(signals_of(history, 4), cfg)
+    assert [f.code for f in findings] == ["plateau"]
+    assert findings[0].observation.startswith("net 2 of 2: the loss stayed at 1.39 = ln 4")
+    path = tmp_path / "ensemble.npz"
+    save_model(path, build_model(cfg, 16, 4), preprocessing=Preprocessing(1.0, np.zeros(16, np.float32)),
+               config=cfg, history=history)
+    assert main(["doctor", str(path)]) == 1
+    assert "- plateau (error): net 2 of 2: the loss stayed at 1.39" in capsys.readouterr().out
+
+
 def test_rows_carry_the_findings_and_check_row_checks_them():
     _, findings, _ = train({"std": 1e-4, "learning_rate": 1e-4})
     config = {"learning_rate": 1e-4, "num_iters": 300}

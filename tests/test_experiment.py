@@ -45,6 +45,9 @@ def test_defaults_are_the_seed_net_and_train_defaults():
     (dict(model="fc", dropout=1.0), r"dropout must be in \[0, 1\)"),
     (dict(model="fc", input_dropout=-0.1), "input_dropout must be a finite number >= 0"),
     (dict(model="fc", std=0.0), "std must be > 0 for an fc net"),
+    (dict(label_smoothing=0.1), "label_smoothing=0.1: these options belong to the fc model, and the two_layer"),
+    (dict(model="fc", label_smoothing=1.0), r"label_smoothing must be in \[0, 1\)"),
+    (dict(model="fc", label_smoothing=-0.1), "label_smoothing must be a finite number >= 0"),
 ])
 def test_bad_values_are_refused_with_their_name(bad, message):
     with pytest.raises(ValueError, match=message):

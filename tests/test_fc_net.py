@@ -41,6 +41,37 @@ def test_whole_net_gradient_check(normalization, dropout, input_dropout, reg):
         np.testing.assert_allclose(grads[name], numerical, rtol=1e-5, atol=1e-8, err_msg=name)
 
 
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+def test_whole_net_gradient_check_with_label_smoothing(normalization):
+    X, y = _data()
+    net = FullyConnectedNet(D, [7, 6], C, dropout=0.3, normalization=normalization, label_smoothing=0.1,
+                            dtype=np.float64, seed=1, weight_scale=0.5)
+
+    def loss():
+        net.dropout_rng = np.random.default_rng(5)
+        return net.loss(X, y, reg=0.3)
+
+    _, grads = loss()
+    for name, param in net.params.items():
+        numerical = eval_numerical_gradient(lambda _: loss()[0], param, verbose=False)
+        np.testing.assert_allclose(grads[name], numerical, rtol=1e-5, atol=1e-8, err_msg=name)
+
+
+def test_label_smoothing_keeps_the_scores_from_growing_without_bound():
+    # On separable data the plain loss keeps pushing the right score up; with
+    # smoothing the best margin is finite (log((1 - e + e/C) / (e/C)) for C classes).
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, D))
+    y = (X[:, 0] > 0).astype(int)
+    margins = []
+    for smoothing in (0.0, 0.2):
+        net = FullyConnectedNet(D, [16], 2, label_smoothing=smoothing, dtype=np.float64, seed=0)
+        Trainer(net, TrainConfig(num_iters=400, batch_size=40, learning_rate=0.2, seed=0)).fit(X, y)
+        scores = net.scores(X)
+        margins.append(np.mean(np.abs(scores[:, 1] - scores[:, 0])))
+    assert margins[1] < np.log((1 - 0.2 + 0.1) / 0.1) + 0.5 < margins[0]
+
+
 def test_param_keys_shapes_and_he_scale():
     net = FullyConnectedNet(400, [300, 200], 10, normalization="batchnorm", seed=0)
     assert list(net.params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2", "W3", "b3"]
@@ -118,6 +149,7 @@ def test_larger_reg_gives_smaller_weights():
     (dict(max_norm=0), "max_norm must be > 0"),
     (dict(dtype=np.int32), "float32 or float64"),
     (dict(weight_scale="xavier"), "weight_scale must be 'he'"),
+    (dict(label_smoothing=1.0), r"label_smoothing is the share .* got 1.0"),
 ])
 def test_bad_options_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -135,6 +167,8 @@ def test_bad_hidden_dims_and_data_are_refused():
 
 
 def test_experiment_config_builds_and_trains_an_fc_net():
+    from dataclasses import replace
+
     from cattern.experiment import ExperimentConfig, build_model, train_model
 
     cfg = ExperimentConfig(model="fc", hidden_dims="12,8", dropout=0.1, normalization="layernorm",
@@ -145,6 +179,8 @@ def test_experiment_config_builds_and_trains_an_fc_net():
     assert isinstance(net, FullyConnectedNet)
     assert [net.params[f"W{i}"].shape for i in (1, 2, 3)] == [(16, 12), (12, 8), (8, 3)]
     assert net.dropout == 0.1 and net.normalization == "layernorm" and net.max_norm == 3.0
+    assert net.label_smoothing == 0.0
+    assert build_model(replace(cfg, label_smoothing=0.1), 16, 3).label_smoothing == 0.1
     assert build_model(ExperimentConfig(model="fc", hidden_size=7), 16, 3).hidden_dims == [7]
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((60, 16)).astype(np.float32), rng.integers(0, 3, 60)

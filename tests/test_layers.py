@@ -80,6 +80,41 @@ def test_softmax_loss_by_hand():
     np.testing.assert_allclose(dscores, [[-0.5, 0.5]])
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 6), st.sampled_from([0.05, 0.1, 0.5]), seeds)
+def test_softmax_loss_gradient_with_label_smoothing(N, C, smoothing, seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.standard_normal((N, C))
+    y = rng.integers(C, size=N)
+    loss, dscores = softmax_loss(scores, y, smoothing)
+    dnum = eval_numerical_gradient(lambda s: softmax_loss(s, y, smoothing)[0], scores, verbose=False)
+    assert rel_error(dscores, dnum) < 1e-7
+    # The same loss written out: cross-entropy against q = (1 - e) onehot + e / C.
+    q = np.full((N, C), smoothing / C)
+    q[np.arange(N), y] += 1 - smoothing
+    log_p = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+    assert loss == pytest.approx(-(q * log_p).sum() / N, rel=1e-12)
+
+
+def test_softmax_loss_with_label_smoothing_by_hand():
+    # Two classes, scores (log 3, 0): p = (3/4, 1/4), label 0, e = 0.2, so
+    # q = (0.8 + 0.1, 0.1) = (0.9, 0.1); loss = -(0.9 log 3/4 + 0.1 log 1/4);
+    # gradient p - q = (3/4 - 0.9, 1/4 - 0.1) = (-0.15, 0.15).
+    loss, dscores = softmax_loss(np.array([[np.log(3.0), 0.0]]), np.array([0]), 0.2)
+    assert loss == pytest.approx(-(0.9 * np.log(0.75) + 0.1 * np.log(0.25)), abs=1e-15)
+    np.testing.assert_allclose(dscores, [[-0.15, 0.15]], atol=1e-15)
+
+
+def test_softmax_loss_with_smoothing_0_is_the_plain_loss_bit_for_bit():
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((7, 10)).astype(np.float32)
+    y = rng.integers(10, size=7)
+    plain, smoothed = softmax_loss(scores, y), softmax_loss(scores, y, 0.0)
+    assert plain[0] == smoothed[0] and np.array_equal(plain[1], smoothed[1])
+    loss, dscores = softmax_loss(scores, y, 0.1)
+    assert loss.dtype == np.float32 and dscores.dtype == np.float32
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_loss_is_finite_for_huge_scores(dtype):
     # exp(1e4) overflows any float; log-sum-exp never forms it. The right class

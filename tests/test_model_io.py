@@ -79,7 +79,7 @@ def _set(key, value):
 
 @pytest.mark.parametrize("change, message", [
     (lambda a: a.pop("mean_image"), r"missing \['mean_image'\]"),
-    (_set("format_version", np.array(FORMAT_VERSION + 1)), r"format version 3, but this cattern reads versions \[1, 2\]"),
+    (_set("format_version", np.array(FORMAT_VERSION + 1)), r"format version 4, but this cattern reads versions \[1, 2, 3\]"),
     (lambda a: a.pop("pixel_scale"), "missing 'pixel_scale'; a version 2 model file records"),
     (_set("pixel_scale", np.array(255.0)), "'pixel_scale' is 255 but the config says 1"),
     (_set("pixel_scale", np.array(-1.0)), "'pixel_scale' should be a single number > 0"),
@@ -183,4 +183,90 @@ def test_a_version_1_file_loads_as_trained_on_pixels_in_0_1(tmp_path, trained):
     rewrite(tmp_path / "v2.npz", tmp_path / "v1.npz", as_version_1)
     saved = load_model(tmp_path / "v1.npz")
     assert saved.preprocessing.pixel_scale == 1.0 and saved.config == cfg
+    np.testing.assert_array_equal(saved.predict(X), model.predict(prep.transform(X)))
+
+
+# ----------------------------------------------------------------------
+# Ensembles (format version 3)
+# ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ensemble(trained):
+    X, y, prep, _, _, _ = trained
+    cfg = ExperimentConfig(model="fc", hidden_dims="8,6", normalization="batchnorm", dtype="float32",
+                           pixel_scale=1.0, sampling="epochs", learning_rate=0.1, momentum=0.9, num_iters=40,
+                           batch_size=30, ensemble=3)
+    rows = prep.transform(X)
+    model, history = train_model(cfg, rows, y, rows, y)
+    return X, prep, cfg, model, history
+
+
+def test_an_ensemble_round_trips_and_predicts_exactly_as_before(tmp_path, ensemble):
+    X, prep, cfg, model, history = ensemble
+    save_model(tmp_path / "e.npz", model, preprocessing=prep, config=cfg, history=history)
+    with np.load(tmp_path / "e.npz") as npz:
+        assert str(npz["kind"]) == "ensemble" and int(npz["format_version"]) == 3
+        assert {"net0.param.W1", "net2.param.gamma1", "net1.buffer.running_var2"} <= set(npz.files)
+    saved = load_model(tmp_path / "e.npz")
+    assert saved.config == cfg and len(saved.nets) == 3 and saved.histories == history["members"]
+    np.testing.assert_array_equal(saved.predict_proba(X).argmax(axis=1), model.predict(prep.transform(X)))
+    np.testing.assert_array_equal(saved.model.scores(prep.transform(X)), model.scores(prep.transform(X)))
+    for net, again in zip(model.members, saved.nets):
+        for name, value in {**net.params, **net.buffers}.items():
+            np.testing.assert_array_equal({**again.params, **again.buffers}[name], value)
+
+
+def _config_with(**changes):
+    def change(arrays):
+        arrays["config"] = np.array(json.dumps({**json.loads(str(arrays["config"])), **changes}))
+    return change
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.pop("net1.param.W2"), r"missing keys \['net1.param.W2'\]"),
+    (lambda a: a.pop("net2.buffer.running_mean1"), r"missing keys \['net2.buffer.running_mean1'\]"),
+    (_set("net3.param.W1", np.zeros((D, 8), np.float32)), r"unexpected keys \['net3.param.W1'\]"),
+    (_set("net1.param.W1", np.zeros((D, 9), np.float32)), r"net 1's parameter W1 is \(16, 9\) float32, but the config"),
+    (_set("net2.buffer.running_var1", np.full(8, np.inf, np.float32)), "'net 2's buffer running_var1' holds NaN"),
+    (_config_with(ensemble=1), "the file's kind is 'ensemble' but its config says model='fc', ensemble=1"),
+    (_config_with(ensemble=4), r"an ensemble's 'history' should be \{\"members\": \[4 dicts\]\} or null"),
+    (lambda a: (_config_with(ensemble=4)(a), a.__setitem__("history", np.array("null"))),
+     r"missing keys \['net3.buffer.running_mean1'"),
+    (_set("kind", np.array("fc")), "the file's kind is 'fc' but its config says model='fc', ensemble=3"),
+    (_set("format_version", np.array(2)), "unknown model kind 'ensemble'; .* and 'ensemble' from version 3"),
+    (_set("history", np.array(json.dumps({"members": [{}]}))), r"an ensemble's 'history' should be"),
+    (_set("history", np.array(json.dumps({"loss_history": [1.0]}))), r"an ensemble's 'history' should be"),
+])
+def test_corrupt_ensemble_files_give_clear_errors(tmp_path, ensemble, change, message):
+    X, prep, cfg, model, history = ensemble
+    save_model(tmp_path / "good.npz", model, preprocessing=prep, config=cfg, history=history)
+    rewrite(tmp_path / "good.npz", tmp_path / "bad.npz", change)
+    with pytest.raises(ModelFileError, match=message):
+        load_model(tmp_path / "bad.npz")
+
+
+def test_an_ensemble_is_saved_only_with_the_config_that_describes_it(tmp_path, ensemble):
+    import dataclasses
+
+    X, prep, cfg, model, history = ensemble
+    with pytest.raises(ValueError, match="the config describes 2 fc net"):
+        save_model(tmp_path / "e.npz", model, preprocessing=prep, config=dataclasses.replace(cfg, ensemble=2))
+    with pytest.raises(ValueError, match=r"the config describes 3 fc net\(s\), but the model is 1 fc"):
+        save_model(tmp_path / "e.npz", model.members[0], preprocessing=prep, config=cfg)
+    assert not (tmp_path / "e.npz").exists()
+
+
+def test_a_version_2_file_still_loads(tmp_path, trained):
+    X, y, prep, cfg, model, history = trained
+    save_model(tmp_path / "v3.npz", model, preprocessing=prep, config=cfg)
+
+    def as_version_2(arrays):  # written before label smoothing and ensembles
+        arrays["format_version"] = np.array(2)
+        config = json.loads(str(arrays["config"]))
+        del config["label_smoothing"], config["ensemble"]
+        arrays["config"] = np.array(json.dumps(config))
+
+    rewrite(tmp_path / "v3.npz", tmp_path / "v2.npz", as_version_2)
+    saved = load_model(tmp_path / "v2.npz")
+    assert saved.config == cfg and saved.nets == [saved.model] and saved.histories == [None]
     np.testing.assert_array_equal(saved.predict(X), model.predict(prep.transform(X)))

@@ -304,7 +304,8 @@ def test_without_test_digits_the_page_says_why(saved):
 CLI = [sys.executable, "-c", "import sys; from cattern.cli import main; sys.exit(main())"]
 
 
-def test_cattern_serve_serves_a_model_file(model_path, saved):
+def serve_and_ask(model_path):
+    """Run ``cattern serve MODEL`` on a free port, GET /api/model, stop it with Ctrl+C (exit 0)."""
     proc = subprocess.Popen(CLI + ["serve", str(model_path), "--port", "0", "--no-open",
                                    "--data-dir", str(MNIST_DIR)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -312,15 +313,19 @@ def test_cattern_serve_serves_a_model_file(model_path, saved):
         line = proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
-        base = match.group(0).rstrip("/")
-        status, _, body = request(base + "/api/model")
-        assert status == 200 and json.loads(body)["hidden_size"] == saved.model.params["W1"].shape[1]
+        status, _, body = request(match.group(0).rstrip("/") + "/api/model")
+        assert status == 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
+        return json.loads(body)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_cattern_serve_serves_a_model_file(model_path, saved):
+    assert serve_and_ask(model_path)["hidden_size"] == saved.model.params["W1"].shape[1]
 
 
 def test_a_client_that_disconnects_mid_body_is_one_log_line(model_path):
@@ -371,23 +376,28 @@ def test_cattern_serve_without_model_or_data_says_what_to_do(monkeypatch, capsys
     assert "cattern train" in err
 
 
+def small_fc_file(path, **options):
+    """An fc net (or ensemble) of ``options`` trained briefly on 2,000 MNIST images, saved at
+    ``path`` and loaded back; returns (SavedModel, history)."""
+    from cattern.data.splits import prepare
+    from cattern.experiment import ExperimentConfig, train_model
+    from cattern.model_io import save_model
+
+    cfg = ExperimentConfig(model="fc", dtype="float32", pixel_scale=1.0, num_iters=30, learning_rate=0.05, **options)
+    split = prepare(mnist(), cfg.pixel_scale)
+    model, history = train_model(cfg, split.X_train[:2000], split.y_train[:2000], split.X_val[:500],
+                                 split.y_val[:500])
+    save_model(path, model, preprocessing=split.preprocessing, config=cfg, history=history)
+    return load_model(path), history
+
+
 @pytest.mark.parametrize("options, units, push", [
     ({"hidden_dims": "64"}, 8, True),                                 # one hidden layer: units push the answer
     ({"hidden_dims": "64,32"}, 8, False),                             # deeper: units, but no direct push
     ({"hidden_dims": "64", "normalization": "batchnorm"}, 0, False),  # a norm before the ReLU: no units shown
 ])
 def test_fully_connected_nets_are_served_too(tmp_path, test_set, options, units, push):
-    from cattern.experiment import ExperimentConfig, train_model
-    from cattern.model_io import save_model
-
-    from cattern.data.splits import prepare
-
-    cfg = ExperimentConfig(model="fc", dtype="float32", pixel_scale=1.0, num_iters=30, learning_rate=0.05, **options)
-    split = prepare(mnist(), cfg.pixel_scale)
-    model, history = train_model(cfg, split.X_train[:2000], split.y_train[:2000], split.X_val[:500],
-                                 split.y_val[:500])
-    save_model(tmp_path / "fc.npz", model, preprocessing=split.preprocessing, config=cfg, history=history)
-    saved = load_model(tmp_path / "fc.npz")
+    saved, _ = small_fc_file(tmp_path / "fc.npz", **options)
     X_test, _ = test_set
     with background(create_app(saved)) as base:
         status, answer = post_json(base, {"pixels": X_test[0].tolist()})
@@ -397,3 +407,17 @@ def test_fully_connected_nets_are_served_too(tmp_path, test_set, options, units,
         assert all((u["push"] is not None) == push for u in answer["units"])
         info = json.loads(request(base + "/api/model")[2])
         assert info["kind"] == "fc" and info["layers"] == [784] + [int(w) for w in options["hidden_dims"].split(",")] + [10]
+
+
+def test_an_ensemble_is_served(tmp_path, test_set):
+    saved, history = small_fc_file(tmp_path / "ensemble.npz", hidden_dims="32", ensemble=2)
+    X_test, y_test = test_set
+    with background(create_app(saved, TestDigits.from_arrays(X_test, y_test))) as base:
+        status, answer = post_json(base, {"pixels": X_test[0].tolist()})
+        assert status == 200 and answer["units"] == []  # no single first layer to show
+        np.testing.assert_allclose(answer["probabilities"], saved.predict_proba(X_test[:1])[0], rtol=1e-6)
+        info = json.loads(request(base + "/api/model")[2])
+        assert info["nets"] == 2 and info["layers"] == [784, 32, 10] and info["num_params"] == 2 * (785 * 32 + 33 * 10)
+        assert len(info["curves"]["val_acc"]) == len(history["members"][0]["val_acc_history"])
+        assert info["test_accuracy"] == np.mean(saved.predict(X_test) == y_test)
+    assert serve_and_ask(tmp_path / "ensemble.npz")["nets"] == 2

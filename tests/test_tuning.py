@@ -456,6 +456,22 @@ def test_run_keys_are_stable_and_budget_aware():
     assert run_key(resolve({"learning_rate": np.float64(1e-3), "num_iters": 300}), 0) == run_key(config, 0)
 
 
+def test_fields_added_later_leave_earlier_keys_and_seeds_alone():
+    from cattern.tuning.results import train_seed
+
+    # The seed's default net, as searches logged it before label smoothing and ensembles.
+    config = resolve({"hidden_size": 50})
+    assert config["label_smoothing"] == 0.0 and config["ensemble"] == 1
+    assert run_key(config, 0) == "e70963f3a9b338be" and train_seed(config, 0) == 1232938188
+    smoothed = resolve({"model": "fc", "hidden_size": 50, "label_smoothing": 0.1})
+    assert run_key(smoothed, 0) != run_key({**smoothed, "label_smoothing": 0.0}, 0)
+
+
+def test_a_search_refuses_ensembles():
+    with pytest.raises(ValueError, match="ensemble=3: a search trains and ranks single nets"):
+        resolve({"ensemble": 3})
+
+
 def test_replicas_run_the_same_options_with_seeds_of_their_own(data):
     X, y, X_val, y_val = data
     config = {"learning_rate": 0.05, "hidden_size": 8, "num_iters": 30, "batch_size": 50, "std": 0.1}

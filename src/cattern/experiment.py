@@ -12,7 +12,9 @@ saved model and summary file carries the config as a dict
 
 :data:`MODEL_KINDS` says how each kind of model is built from a config;
 :func:`build_trainer` and :func:`train_model` put a model and its
-:class:`~cattern.trainer.Trainer` together.
+:class:`~cattern.trainer.Trainer` together. A config with ``ensemble`` = K
+describes K nets of its kind, trained one after another with seeds of their
+own, that answer together (:class:`~cattern.models.ensemble.Ensemble`).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from cattern.augment import Augmenter
 from cattern.checks import check_nonnegative, check_positive_int
 from cattern.data.mnist import check_pixel_scale
 from cattern.errors import NetTooLargeError
+from cattern.models.ensemble import Ensemble
 from cattern.models.fc_net import FullyConnectedNet
 from cattern.models.two_layer import TwoLayerNet
 from cattern.trainer import SAMPLINGS, TrainConfig, Trainer
@@ -84,6 +87,8 @@ class ExperimentConfig:
                                                 "permutation per epoch, each example once)", SAMPLINGS)
     update_rule: str = _option("sgd_momentum", "update rule", tuple(optim.RULES))
     seed: int = _option(0, "seeds the initial weights and the batch order")
+    ensemble: int = _option(1, "number of nets trained one after another, each with its own seed (the "
+                               "first with seed itself), whose log-probabilities are averaged")
     # The "fc" model (FullyConnectedNet) only; refused for two_layer.
     hidden_dims: str = _option("", "fc: hidden widths, comma-separated, e.g. 1024,1024, which then "
                                    "replace hidden_size (empty: one layer of hidden_size)")
@@ -91,6 +96,8 @@ class ExperimentConfig:
     input_dropout: float = _option(0.0, "fc: probability of dropping each input pixel in training")
     normalization: str = _option("none", "fc: normalization before each ReLU", NORMALIZATIONS)
     max_norm: float = _option(0.0, "fc: largest norm of each unit's incoming weights (0: no limit)")
+    label_smoothing: float = _option(0.0, "fc: train against targets (1 - e) * onehot + e / C instead "
+                                          "of onehot (0: none)")
     # The schedule, the update rules' extra hyperparameters, early stopping (see TrainConfig).
     lr_schedule: str = _option("seed", "learning-rate schedule (seed: the seed's decay by learning_rate_decay "
                                        "after each epoch's first step)", tuple(schedules.SCHEDULES))
@@ -118,6 +125,7 @@ class ExperimentConfig:
     def __post_init__(self):
         self._check_types()
         check_positive_int("hidden_size", self.hidden_size)
+        check_positive_int("ensemble", self.ensemble)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0; got {self.seed!r}")
         if self.std is not None and not (check_nonnegative("std", self.std) > 0 or self.model == "two_layer"):
@@ -155,7 +163,7 @@ class ExperimentConfig:
     def _check_model_options(self):
         """The fc options: in range for fc, left at their defaults for two_layer."""
         fc_only = {name: getattr(self, name) for name in ("hidden_dims", "dropout", "input_dropout",
-                                                           "normalization", "max_norm")}
+                                                           "normalization", "max_norm", "label_smoothing")}
         if self.model == "two_layer":
             given = [f"{name}={value!r}" for name, value in fc_only.items()
                      if value != ExperimentConfig.__dataclass_fields__[name].default]
@@ -167,6 +175,9 @@ class ExperimentConfig:
             if not 0 <= check_nonnegative(name, fc_only[name]) < 1:
                 raise ValueError(f"{name} must be in [0, 1) (the probability of dropping a unit); "
                                  f"got {fc_only[name]!r}")
+        if not 0 <= check_nonnegative("label_smoothing", self.label_smoothing) < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1) (the share of each target spread over "
+                             f"all classes); got {self.label_smoothing!r}")
         check_nonnegative("max_norm", self.max_norm)
         self.hidden_widths()  # raises on a malformed list
 
@@ -181,6 +192,22 @@ class ExperimentConfig:
         if self.std is not None:
             return self.std
         return TWO_LAYER_STD if self.model == "two_layer" else None
+
+    def member_configs(self):
+        """The config of each net of the run: ``[self]`` for one net; for an ensemble of K,
+        K configs with ``ensemble=1`` that differ only in their seed.
+
+        Net 0 takes ``seed`` itself, so it is the very net a single run with
+        this seed trains; net k >= 1 takes a seed drawn from
+        ``np.random.SeedSequence((seed, k))``, the same whatever K, so the
+        first k nets of a larger ensemble are those of a smaller one, and
+        the ensembles of seeds 0, 1, 2 share no net.
+        """
+        if self.ensemble == 1:
+            return [self]
+        return [dataclasses.replace(self, ensemble=1, seed=self.seed if k == 0 else
+                                    int(np.random.SeedSequence((self.seed, k)).generate_state(1)[0]))
+                for k in range(self.ensemble)]
 
     def train_config(self):
         """The :class:`~cattern.trainer.TrainConfig` of this run.
@@ -265,7 +292,8 @@ def _build_fc(cfg, input_size, num_classes):
         input_size, cfg.hidden_widths(), num_classes, dropout=cfg.dropout, input_dropout=cfg.input_dropout,
         normalization=None if cfg.normalization == "none" else cfg.normalization,
         weight_scale="he" if cfg.std is None else cfg.std,
-        max_norm=cfg.max_norm or None, dtype=np.dtype(cfg.dtype), seed=cfg.seed)
+        max_norm=cfg.max_norm or None, label_smoothing=cfg.label_smoothing, dtype=np.dtype(cfg.dtype),
+        seed=cfg.seed)
 
 
 MODEL_KINDS = {
@@ -280,12 +308,13 @@ def memory_estimate(cfg, input_size, num_classes):
     The parameters are held about five times over (the weights, their
     gradients, the update rule's state, its scratch array, the best epoch's
     copy) and every layer's activations and their gradients about four times
-    per example of a batch: a floor, not a forecast.
+    per example of a batch: a floor, not a forecast. An ensemble's nets are
+    trained one at a time, and the finished ones kept: once more each.
     """
     widths = [input_size, *cfg.hidden_widths(), num_classes]
     itemsize = np.dtype(cfg.dtype).itemsize
     num_params = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-    return itemsize * (5 * num_params + 4 * cfg.batch_size * sum(widths[1:]))
+    return itemsize * ((4 + cfg.ensemble) * num_params + 4 * cfg.batch_size * sum(widths[1:]))
 
 
 def check_fits_in_memory(cfg, input_size, num_classes, available=None):
@@ -301,13 +330,27 @@ def check_fits_in_memory(cfg, input_size, num_classes, available=None):
 
 
 def build_model(cfg, input_size, num_classes):
-    """A freshly initialized model of kind ``cfg.model`` for D = input_size inputs and C classes.
+    """A freshly initialized model of kind ``cfg.model`` for D = input_size inputs and C classes;
+    with ``cfg.ensemble`` = K >= 2, an :class:`~cattern.models.ensemble.Ensemble` of K of them
+    (:meth:`ExperimentConfig.member_configs`).
 
     Raises MemoryError, before allocating anything, for a net too large for
     this machine (:func:`check_fits_in_memory`).
     """
     check_fits_in_memory(cfg, input_size, num_classes)
-    return MODEL_KINDS[cfg.model].build(cfg, input_size, num_classes)
+    nets = [MODEL_KINDS[cfg.model].build(member, input_size, num_classes) for member in cfg.member_configs()]
+    return nets[0] if cfg.ensemble == 1 else Ensemble(nets)
+
+
+def trained_config(cfg, model):
+    """``cfg`` with ``ensemble`` set to the number of nets ``model`` holds.
+
+    An ensemble whose training was interrupted (Ctrl-C with
+    ``catch_interrupt``) holds only the nets trained so far; since the nets'
+    seeds do not depend on K (:meth:`ExperimentConfig.member_configs`), this
+    config describes them exactly, and it is the one to save with the model.
+    """
+    return dataclasses.replace(cfg, ensemble=len(model.members) if isinstance(model, Ensemble) else 1)
 
 
 def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
@@ -316,6 +359,10 @@ def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
     X (N, D), y (N,) and y_val size the model: D from X, C = max(y, y_val) + 1
     (at least 2). See :func:`train_model` for the other arguments.
     """
+    if cfg.ensemble != 1:
+        raise ValueError(f"ensemble={cfg.ensemble} trains {cfg.ensemble} nets, and a trainer trains one: "
+                         f"train them all with train_model, or build each net's trainer from "
+                         f"cfg.member_configs()")
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be (N, D) rows; got shape {X.shape}. Reshape images with X.reshape(len(X), -1)")
@@ -330,22 +377,50 @@ def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
     return Trainer(model, train_config, callbacks=callbacks)
 
 
+def net_histories(history):
+    """One training history per net: an ensemble's ``history["members"]``, or ``[history]``."""
+    if isinstance(history, dict) and "members" in history:
+        return list(history["members"])
+    return [history]
+
+
 def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
-    """Build a model as ``cfg`` says and train it.
+    """Build a model as ``cfg`` says and train it; with ``cfg.ensemble`` = K >= 2, train
+    K nets one after another (:meth:`ExperimentConfig.member_configs`) into an
+    :class:`~cattern.models.ensemble.Ensemble`.
 
     Inputs:
     - cfg: an :class:`ExperimentConfig`
     - X: (N, D) training inputs (already preprocessed); y: (N,) labels in [0, C)
     - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels
-    - callbacks: :class:`~cattern.trainer.Callback` objects (progress bars...)
+    - callbacks: :class:`~cattern.trainer.Callback` objects (progress bars...),
+      or a function ``callbacks(k)`` giving net k's: an ensemble's nets then
+      each get their own (a :class:`~cattern.diagnosis.TrainingDoctor`
+      records one run)
     - mean_image: (D,) the image subtracted from X, needed only when ``cfg``
       augments (the images are moved in raw pixels); pass zeros for raw X
 
     Returns (model, history): the model holds its FINAL parameters (the best
     epoch's with ``cfg.restore_best``), and history is the trainer's dict
-    (``loss_history``, ``train_acc_history``, ``val_acc_history``). Raises
-    :class:`~cattern.errors.DivergedError` if the loss becomes NaN or infinite.
+    (``loss_history``, ``train_acc_history``, ``val_acc_history``); for an
+    ensemble, ``{"members": [each net's history]}``. Ctrl-C with
+    ``cfg.catch_interrupt`` ends the net in training as it ends a single run
+    and trains no further nets: the model holds the nets trained so far (one
+    of them: that net itself), and :func:`trained_config` gives the config
+    that describes it. Raises :class:`~cattern.errors.DivergedError` if the
+    loss becomes NaN or infinite.
     """
-    trainer = build_trainer(cfg, X, y, y_val, callbacks, mean_image)
-    history = trainer.fit(X, y, X_val, y_val)
-    return trainer.model, history
+    nets, histories = [], []
+    for k, member in enumerate(cfg.member_configs()):
+        trainer = build_trainer(member, X, y, y_val, callbacks(k) if callable(callbacks) else callbacks,
+                                mean_image)
+        histories.append(trainer.fit(X, y, X_val, y_val))
+        nets.append(trainer.model)
+        if histories[-1].get("interrupted"):
+            break
+    if len(nets) == 1:
+        return nets[0], histories[0]
+    history = {"members": histories}
+    if histories[-1].get("interrupted"):
+        history["interrupted"] = True
+    return Ensemble(nets), history

@@ -104,13 +104,19 @@ def relu_backward(dout, cache, out=None):
 # Softmax cross-entropy loss
 # --------------------------------------------------------------------------
 
-def softmax_loss(scores, y):
+def softmax_loss(scores, y, smoothing=0.0):
     """Mean softmax cross-entropy of class scores against integer labels.
 
     With p = softmax(scores) row by row, the loss is
         L = -(1/N) * sum_i log p[i, y_i]
     and its gradient is
         dL/dscores = (p - onehot(y)) / N.
+
+    With label smoothing e (Szegedy et al. 2016, section 7) the target is
+    q = (1 - e) * onehot(y) + e / C instead of onehot(y):
+        L = -(1/N) * sum_i [(1 - e) * log p[i, y_i] + (e / C) * sum_c log p[i, c]]
+        dL/dscores = (p - q) / N.
+    e = 0 is the plain loss, computed exactly as without it.
 
     The log-softmax is computed as ``s - max(s) - log(sum(exp(s - max(s))))``
     (log-sum-exp), so large scores cannot overflow ``exp`` and a confident
@@ -119,17 +125,23 @@ def softmax_loss(scores, y):
     Inputs:
     - scores: (N, C) class scores
     - y: (N,) integer labels, each in [0, C)
+    - smoothing: e, in [0, 1)
 
     Returns (loss, dscores): a scalar of scores' dtype and an (N, C) gradient.
     """
-    n = scores.shape[0]
+    n, c = scores.shape
     rows = np.arange(n)
     shifted = scores - scores.max(axis=1, keepdims=True)             # (N, C), max 0
     log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))    # (N, 1)
     log_probs = shifted - log_norm                                   # (N, C)
     loss = -log_probs[rows, y].sum() / scores.dtype.type(n)
+    if smoothing:
+        uniform = -log_probs.sum() / scores.dtype.type(n * c)        # the loss against q = 1 / C
+        loss = (1 - smoothing) * loss + smoothing * uniform
     dscores = np.exp(log_probs, out=log_probs)                       # p, in place
-    dscores[rows, y] -= 1
+    dscores[rows, y] -= 1 - smoothing
+    if smoothing:
+        dscores -= smoothing / c
     dscores /= n
     return loss, dscores
 

@@ -1,4 +1,5 @@
-"""Model files: a trained net with its config, its preprocessing and its history.
+"""Model files: a trained net (or an ensemble of nets) with its config, its preprocessing
+and its history.
 
 One ``.npz`` file (NumPy's zip of ``.npy`` arrays), read without unpickling
 (NumPy's ``allow_pickle=False``), so that loading a file never runs code from
@@ -8,7 +9,8 @@ it. Keys:
 key            array                 meaning
 ============== ===================== ==========================================
 format_version int64 scalar          :data:`FORMAT_VERSION`
-kind           str scalar            the model kind, a key of MODEL_KINDS
+kind           str scalar            the model kind, a key of MODEL_KINDS, or
+                                     "ensemble" (new in version 3)
 config         str scalar            the ExperimentConfig as JSON
 input_size     int64 scalar          D, features per example
 num_classes    int64 scalar          C
@@ -22,6 +24,15 @@ buffer.<name>  the model's dtype     one per ``model.buffers`` key, if the model
                                      has any (batch norm's running_mean1, ...)
 ============== ===================== ==========================================
 
+An ensemble of K nets (:class:`~cattern.models.ensemble.Ensemble`, a config
+with ``ensemble`` = K >= 2, new in version 3) has kind "ensemble"; its
+config's ``model`` is its nets' kind, and each net k = 0..K-1 has its own
+``net<k>.param.<name>`` and ``net<k>.buffer.<name>`` arrays, laid out as
+those of a single net. The nets share the preprocessing; the history is
+``{"members": [net 0's history, ...]}``. Each net is rebuilt from
+:meth:`~cattern.experiment.ExperimentConfig.member_configs` and checked as a
+single net is, and an error names the net (``net 2's parameter W1 ...``).
+
 The preprocessing (pixel scale and mean image) is the
 :class:`cattern.data.splits.Preprocessing` the net was trained with, and
 :meth:`SavedModel.predict` applies it to raw images itself: they are given
@@ -31,8 +42,9 @@ Model kinds come from :data:`cattern.experiment.MODEL_KINDS` (kind -> class
 and how to build it from a config): loading rebuilds an empty model of the
 saved kind from the saved config, checks every saved parameter against the
 rebuilt model's shape and dtype, and copies it in. Anything else (a missing
-or extra key, a wrong shape or dtype, a newer format, an unknown kind, bad
-JSON, an object array, a file that is not an .npz) raises
+or extra key, a wrong shape or dtype, a newer format, an unknown kind, a
+kind its config contradicts, bad JSON, an object array, a file that is not
+an .npz) raises
 :class:`ModelFileError` naming the file and what is wrong.
 """
 import json
@@ -43,10 +55,12 @@ import numpy as np
 
 from cattern.atomic import atomic_write
 from cattern.data.splits import Preprocessing
-from cattern.experiment import MODEL_KINDS, ExperimentConfig, build_model
+from cattern.experiment import MODEL_KINDS, ExperimentConfig, build_model, net_histories
+from cattern.models.ensemble import Ensemble
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+ENSEMBLE_KIND = "ensemble"
 _PARAM_PREFIX = "param."
 _BUFFER_PREFIX = "buffer."
 _META_KEYS = ("format_version", "kind", "config", "input_size", "num_classes", "mean_image", "history")
@@ -58,23 +72,35 @@ class ModelFileError(ValueError):
 
 
 def _kind_of(model):
+    if isinstance(model, Ensemble):
+        return ENSEMBLE_KIND
     for kind, entry in MODEL_KINDS.items():
         if type(model) is entry.cls:
             return kind
     raise ValueError(f"cannot save a {type(model).__name__}: model kinds are "
-                     f"{ {k: e.cls.__name__ for k, e in MODEL_KINDS.items()} }")
+                     f"{ {k: e.cls.__name__ for k, e in MODEL_KINDS.items()} }, or an Ensemble of them")
+
+
+def _nets(model):
+    """``(prefix, label, net)`` for each net of ``model``: ``("", "", model)`` for a single one;
+    ``("net<k>.", "net <k>'s ", member)`` for the nets of an ensemble."""
+    if isinstance(model, Ensemble):
+        return [(f"net{k}.", f"net {k}'s ", net) for k, net in enumerate(model.members)]
+    return [("", "", model)]
 
 
 def save_model(path, model, *, preprocessing, config, history=None):
     """Write ``model`` to ``path`` (an .npz) atomically.
 
     Inputs:
-    - model: a model of a kind in MODEL_KINDS, with ``params`` (dict of arrays)
+    - model: a model of a kind in MODEL_KINDS, with ``params`` (dict of arrays),
+      or an :class:`~cattern.models.ensemble.Ensemble` of them
     - preprocessing: the :class:`~cattern.data.splits.Preprocessing` its
       training images went through (pixel scale, mean image (D,))
     - config: the :class:`~cattern.experiment.ExperimentConfig` (or its dict)
       the model was built and trained with; its pixel_scale must be the
-      preprocessing's
+      preprocessing's, and its ``ensemble`` the number of nets in the model
+      (:func:`~cattern.experiment.trained_config`)
     - history: the training history dict (lists of finite floats), or None
 
     An existing file at ``path`` is replaced only once the new one is complete.
@@ -89,8 +115,12 @@ def save_model(path, model, *, preprocessing, config, history=None):
         raise ValueError(f"the config says pixel_scale={config.pixel_scale:g} but the preprocessing scales "
                          f"pixels to {preprocessing.pixel_scale:g}; save the preprocessing the net trained with")
     kind = _kind_of(model)
-    input_size = model.params["W1"].shape[0]
-    num_classes = model.params[_last_weight(model)].shape[-1]
+    nets = _nets(model)
+    if len(nets) != config.ensemble or any(_kind_of(net) != config.model for _, _, net in nets):
+        raise ValueError(f"the config describes {config.ensemble} {config.model} net(s), but the model is "
+                         f"{len(nets)} {_kind_of(nets[0][2])} net(s); save it with the config it was trained "
+                         f"with (cattern.experiment.trained_config)")
+    input_size, num_classes = model.input_size, model.num_classes
     mean_image = np.asarray(preprocessing.mean_image, dtype=np.float32).reshape(-1)
     if mean_image.shape != (input_size,):
         raise ValueError(f"mean_image has {mean_image.size} values but the model takes "
@@ -105,24 +135,20 @@ def save_model(path, model, *, preprocessing, config, history=None):
         "mean_image": mean_image,
         "history": np.array(json.dumps(history, allow_nan=False)),
     }
-    for name, value in model.params.items():
-        arrays[_PARAM_PREFIX + name] = np.asarray(value)
-    for name, value in getattr(model, "buffers", {}).items():
-        arrays[_BUFFER_PREFIX + name] = np.asarray(value)
+    for prefix, _, net in nets:
+        for name, value in net.params.items():
+            arrays[prefix + _PARAM_PREFIX + name] = np.asarray(value)
+        for name, value in getattr(net, "buffers", {}).items():
+            arrays[prefix + _BUFFER_PREFIX + name] = np.asarray(value)
     with atomic_write(path, "wb") as file:
         np.savez(file, **arrays)
-
-
-def _last_weight(model):
-    """The name of the weight matrix that produces the scores: the last 'W' key."""
-    weights = [name for name in model.params if name.startswith("W")]
-    return max(weights, key=lambda name: int(name[1:]) if name[1:].isdigit() else -1)
 
 
 class SavedModel:
     """A loaded model with its preprocessing, config and history.
 
-    Attributes: ``model``, ``preprocessing``
+    Attributes: ``model`` (a net, or an
+    :class:`~cattern.models.ensemble.Ensemble`), ``preprocessing``
     (:class:`~cattern.data.splits.Preprocessing`: ``pixel_scale`` and
     ``mean_image`` (D,) float32), ``num_classes`` (C), ``config``
     (:class:`~cattern.experiment.ExperimentConfig`), ``history`` (dict or
@@ -144,6 +170,18 @@ class SavedModel:
     @property
     def input_size(self):
         return self.mean_image.shape[0]
+
+    @property
+    def nets(self):
+        """The model's nets: ``[model]``, or an ensemble's members."""
+        return [net for _, _, net in _nets(self.model)]
+
+    @property
+    def histories(self):
+        """One training history per net (each None when the file has no history)."""
+        if self.history is None:
+            return [None] * len(self.nets)
+        return net_histories(self.history)
 
     def predict_proba(self, images):
         """Class probabilities (N, C) for raw images (N, D) or (N, rows, cols[, 1]).
@@ -217,8 +255,9 @@ def _from_arrays(path, arrays):
     if version >= 2 and "pixel_scale" not in arrays:
         _fail(path, "missing 'pixel_scale'; a version 2 model file records the pixel scale it was trained on")
     kind = _scalar(path, arrays, "kind", str)
-    if kind not in MODEL_KINDS:
-        _fail(path, f"unknown model kind {kind!r}; known kinds are {sorted(MODEL_KINDS)}")
+    if kind not in MODEL_KINDS and not (kind == ENSEMBLE_KIND and version >= 3):
+        _fail(path, f"unknown model kind {kind!r}; known kinds are {sorted(MODEL_KINDS)}, and "
+                    f"{ENSEMBLE_KIND!r} from version 3")
     pixel_scale = 1.0 if version == 1 else _scalar(path, arrays, "pixel_scale", float)
     config_values = _json(path, arrays, "config")
     if version == 1 and isinstance(config_values, dict):
@@ -229,11 +268,16 @@ def _from_arrays(path, arrays):
         _fail(path, f"bad config: {err}")
     if config.pixel_scale != pixel_scale:
         _fail(path, f"'pixel_scale' is {pixel_scale:g} but the config says {config.pixel_scale:g}")
-    if config.model != kind:
-        _fail(path, f"the file's kind is {kind!r} but its config says model={config.model!r}")
+    if (kind == ENSEMBLE_KIND) != (config.ensemble > 1) or kind not in (config.model, ENSEMBLE_KIND):
+        _fail(path, f"the file's kind is {kind!r} but its config says model={config.model!r}, "
+                    f"ensemble={config.ensemble}")
     history = _json(path, arrays, "history")
     if history is not None and not isinstance(history, dict):
         _fail(path, f"'history' should be a dict of lists or null; found {type(history).__name__}")
+    if kind == ENSEMBLE_KIND and history is not None and not (
+            isinstance(history.get("members"), list) and len(history["members"]) == config.ensemble
+            and all(isinstance(h, dict) for h in history["members"])):
+        _fail(path, f"an ensemble's 'history' should be {{\"members\": [{config.ensemble} dicts]}} or null")
     input_size = _scalar(path, arrays, "input_size", int)
     num_classes = _scalar(path, arrays, "num_classes", int)
     if input_size < 1 or num_classes < 2:
@@ -246,28 +290,34 @@ def _from_arrays(path, arrays):
     _check_finite(path, "mean_image", mean_image)
 
     model = build_model(config, input_size, num_classes)
-    buffers = getattr(model, "buffers", {})
-    expected = {_PARAM_PREFIX + name for name in model.params} | {_BUFFER_PREFIX + name for name in buffers}
-    found = {key for key in arrays if key.startswith((_PARAM_PREFIX, _BUFFER_PREFIX))}
-    extra = sorted(set(arrays) - set(_META_KEYS) - set(_OPTIONAL_KEYS) - expected)
-    if found != expected or extra:
-        _fail(path, f"parameters {sorted(found)} do not match a {kind} net built from its config "
-                    f"(expected {sorted(expected)}; unexpected keys {extra})")
-    for name, template in model.params.items():
-        value = arrays[_PARAM_PREFIX + name]
-        if value.shape != template.shape or value.dtype != template.dtype:
-            _fail(path, f"parameter {name} is {value.shape} {value.dtype}, but the config "
-                        f"describes {template.shape} {template.dtype}")
-        _check_finite(path, name, value)
-        model.params[name] = value.copy()  # own, writable memory
-    for name, template in buffers.items():
-        value = arrays[_BUFFER_PREFIX + name]
-        if value.shape != template.shape or value.dtype != template.dtype:
-            _fail(path, f"buffer {name} is {value.shape} {value.dtype}, but the config "
-                        f"describes {template.shape} {template.dtype}")
-        _check_finite(path, name, value)
-        template[...] = value  # in place: the model's layers hold these very arrays
+    nets = _nets(model)
+    expected = {prefix + group + name for prefix, _, net in nets
+                for group, names in ((_PARAM_PREFIX, net.params), (_BUFFER_PREFIX, getattr(net, "buffers", {})))
+                for name in names}
+    found = {key for key in arrays if key not in _META_KEYS and key not in _OPTIONAL_KEYS}
+    if found != expected:
+        what = f"an ensemble of {config.ensemble} {config.model} nets" if kind == ENSEMBLE_KIND else f"a {kind} net"
+        _fail(path, f"parameters {sorted(found)} do not match {what} built from its config "
+                    f"(expected {sorted(expected)}; missing keys {sorted(expected - found)}; "
+                    f"unexpected keys {sorted(found - expected)})")
+    for prefix, label, net in nets:
+        for name, template in net.params.items():
+            value = arrays[prefix + _PARAM_PREFIX + name]
+            _check_array(path, f"{label}parameter {name}", value, template)
+            net.params[name] = value.copy()  # own, writable memory
+        for name, template in getattr(net, "buffers", {}).items():
+            value = arrays[prefix + _BUFFER_PREFIX + name]
+            _check_array(path, f"{label}buffer {name}", value, template)
+            template[...] = value  # in place: the model's layers hold these very arrays
     return SavedModel(model, Preprocessing(pixel_scale, mean_image), config, history, num_classes, path=path)
+
+
+def _check_array(path, what, value, template):
+    """A saved array has the shape and dtype the config describes, and finite values."""
+    if value.shape != template.shape or value.dtype != template.dtype:
+        _fail(path, f"{what} is {value.shape} {value.dtype}, but the config describes "
+                    f"{template.shape} {template.dtype}")
+    _check_finite(path, what, value)
 
 
 def _check_finite(path, name, value):

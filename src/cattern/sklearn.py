@@ -36,9 +36,10 @@ from cattern.experiment import ExperimentConfig, build_trainer
 # ExperimentConfig fields that are not hyperparameters of the estimator, and why:
 # the seed is random_state; fit has no validation set to stop early on or to
 # choose the best epoch by, nor a test set; augmentation moves images, and X
-# is any features; Ctrl-C stops a fit as it stops any scikit-learn estimator.
+# is any features; Ctrl-C stops a fit as it stops any scikit-learn estimator; an
+# ensemble of estimators is scikit-learn's own VotingClassifier.
 NOT_PARAMETERS = ("seed", "final_test", "patience", "restore_best", "catch_interrupt", "augment_shift",
-                  "augment_rotation", "augment_scale", "elastic_alpha", "elastic_sigma")
+                  "augment_rotation", "augment_scale", "elastic_alpha", "elastic_sigma", "ensemble")
 # The estimator's own defaults, where ExperimentConfig's (the seed's) do not train
 # on small or standardized data (see the class docstring).
 DEFAULTS = {"hidden_size": 100, "std": 1e-2, "learning_rate": 0.1, "num_iters": 1000, "momentum": 0.9,
@@ -139,7 +140,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, model="two_layer", hidden_size=100, std=1e-2, dtype="float64", pixel_scale=1.0,
                  learning_rate=0.1, learning_rate_decay=0.95, momentum=0.9, reg=5e-6, num_iters=1000,
                  batch_size=200, sampling="epochs", update_rule="sgd_momentum", hidden_dims="", dropout=0.0,
-                 input_dropout=0.0, normalization="none", max_norm=0.0,
+                 input_dropout=0.0, normalization="none", max_norm=0.0, label_smoothing=0.0,
                  lr_schedule="exponential_per_epoch", warmup_epochs=0.0, step_epochs=10.0, step_gamma=0.1,
                  min_learning_rate=0.0, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                  random_state=None, verbose=False):
@@ -163,6 +164,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         self.input_dropout = input_dropout
         self.normalization = normalization
         self.max_norm = max_norm
+        self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.warmup_epochs = warmup_epochs
         self.step_epochs = step_epochs

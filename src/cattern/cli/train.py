@@ -6,7 +6,7 @@ from cattern.callbacks import ProgressBar
 from cattern.cli.options import add_config_options, add_data_options, config_from_args, load_raw_from_args
 from cattern.data.splits import prepare
 from cattern.diagnosis import TrainingDoctor, diagnose, format_findings
-from cattern.experiment import train_model
+from cattern.experiment import net_histories, train_model, trained_config
 from cattern.model_io import save_model
 from cattern.presets import PRESETS, get_preset
 from cattern.viz import figures
@@ -47,12 +47,23 @@ def run(args):
     cfg = config_from_args(args, get_preset(args.preset))  # every option checked before any work
     split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale)
     train_start = time.perf_counter()
-    doctor = TrainingDoctor(split.X_train, split.y_train)
-    callbacks = [doctor] + ([] if args.no_progress else [ProgressBar(desc="train")])
+
+    def callbacks(k):
+        """Net k's callbacks: its own doctor (a doctor records one run), and a progress bar."""
+        desc = "train" if cfg.ensemble == 1 else f"train net {k + 1}/{cfg.ensemble}"
+        return [TrainingDoctor(split.X_train, split.y_train)] + ([] if args.no_progress else [ProgressBar(desc=desc)])
+
     model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val,
                                  callbacks=callbacks, mean_image=split.preprocessing.mean_image)
     train_seconds = time.perf_counter() - train_start
-    findings = diagnose(history["doctor"], cfg)
+    cfg = trained_config(cfg, model)  # an interrupted ensemble holds fewer nets than asked for
+    histories = net_histories(history)
+    if cfg.ensemble == 1:
+        signals, final_loss = history["doctor"], history["loss_history"][-1]
+    else:  # an ensemble: each net's signals and final loss
+        signals = {"members": [h["doctor"] for h in histories]}
+        final_loss = [h["loss_history"][-1] for h in histories]
+    findings = diagnose(signals, cfg)
     val_acc = float((model.predict(split.X_val) == split.y_val).mean())
     # Once, after training and selection (early stopping, best epoch) are over.
     test_acc = split.test.accuracy(model) if cfg.final_test else None
@@ -70,16 +81,18 @@ def run(args):
         "preset": args.preset,
         "data": {"source": split.raw.source, "validation_size": len(split.y_val),
                  "fingerprint": split.fingerprint},
-        "final_loss": history["loss_history"][-1],
+        "final_loss": final_loss,
         "findings": [finding.to_dict() for finding in findings],
-        "signals": history["doctor"],
+        "signals": signals,
         "model": "model.npz",
         "figures": {"curves": "curves.png"},
     }
     with run_folder(args.out, OUTPUTS, record="summary.json") as folder:
         save_model(folder / "model.npz", model, preprocessing=split.preprocessing, config=cfg,
                    history=history)
-        figures.save_figure(figures.curves_figure([history]), folder / "curves.png")
+        labels = None if cfg.ensemble == 1 else [(f"net {k + 1} loss", f"net {k + 1} train", f"net {k + 1} val")
+                                                 for k in range(cfg.ensemble)]
+        figures.save_figure(figures.curves_figure(histories, labels), folder / "curves.png")
         write_json(folder / "summary.json", summary)
     print(format_findings(findings))
     if test_acc is not None:

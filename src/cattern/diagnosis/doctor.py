@@ -6,8 +6,11 @@ file saved before the doctor, on what its history alone says:
 :func:`signals_of`), and returns a :class:`~cattern.diagnosis.findings.Finding`
 per problem, none for a healthy run. Findings that another finding explains
 are left out (a net on the loss plateau also predicts one class and
-underfits; the plateau's sentence says so).
+underfits; the plateau's sentence says so). An ensemble's signals are
+``{"members": [each net's signals]}``, and each net is diagnosed on its own.
 """
+import dataclasses
+
 from cattern.diagnosis import curve_checks as curve
 from cattern.diagnosis import measured_checks as measured
 from cattern.diagnosis.findings import config_dict
@@ -35,8 +38,11 @@ def signals_of(history, num_classes=None):
     from the history), else what the curves alone say.
 
     ``num_classes`` (C) is needed only for a history without the doctor's
-    record (a model file saved before it), to place ln C.
+    record (a model file saved before it), to place ln C. An ensemble's
+    history ``{"members": [...]}`` gives ``{"members": [each net's signals]}``.
     """
+    if isinstance(history, dict) and isinstance(history.get("members"), list):
+        return {"members": [signals_of(member, num_classes) for member in history["members"]]}
     if not isinstance(history, dict) or not history.get("loss_history") and not history.get("doctor"):
         raise ValueError("this run has no training history to diagnose (a model saved without one, "
                          "e.g. by an older cattern tune); train it again with `cattern train`")
@@ -55,11 +61,17 @@ def diagnose(signals, config=None):
 
     Inputs:
     - signals: a dict from :meth:`TrainingDoctor.signals
-      <cattern.diagnosis.signals.TrainingDoctor.signals>` or :func:`signals_of`
+      <cattern.diagnosis.signals.TrainingDoctor.signals>` or :func:`signals_of`,
+      or an ensemble's ``{"members": [...]}`` of them
     - config: the run's :class:`~cattern.experiment.ExperimentConfig` (or its
       dict), which names the causes (its std, rate, reg, pixel scale); None
       names them from the signals alone
     """
+    if "members" in signals:
+        # An ensemble: each net's findings, saying which net (nets differ only in their seed).
+        count = len(signals["members"])
+        return [dataclasses.replace(f, observation=f"net {k + 1} of {count}: {f.observation}")
+                for k, member in enumerate(signals["members"]) for f in diagnose(member, config)]
     cfg = config_dict(config)
     found = [f for f in (check(signals, cfg) for check in CHECKS.values()) if f is not None]
     explained = {code for f in found for code in f.explains}

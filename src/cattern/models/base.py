@@ -25,7 +25,13 @@ PREDICT_CHUNK = 8192
 
 
 class Classifier:
-    """The model protocol the trainer relies on, written once."""
+    """The model protocol the trainer relies on, written once.
+
+    ``label_smoothing`` (e, 0 unless a model sets it) trains against the
+    smoothed targets of :func:`cattern.layers.softmax_loss`.
+    """
+
+    label_smoothing = 0.0
 
     def loss(self, X, y=None, reg=0.0):
         """Class scores, or the loss and its gradients.
@@ -56,13 +62,14 @@ class Classifier:
         gradient array is reused across steps; the returned ``grads`` then live
         in that workspace and are overwritten by the next call.
 
-        The loss is the mean softmax cross-entropy of the scores plus
+        The loss is the mean softmax cross-entropy of the scores (against
+        targets smoothed by ``label_smoothing``, when it is not 0) plus
         ``0.5 * reg * sum(W**2)`` over the weight matrices (not the biases or
         normalization parameters); the 0.5 makes the penalty's gradient
         ``reg * W``.
         """
         scores, cache = self.forward(X, train=True, workspace=workspace)
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = softmax_loss(scores, y, self.label_smoothing)
         grads = self.backward(dscores, cache, workspace)
         if reg:  # skipped when reg is 0: no pass over the weights
             weights = [name for name in self.params if name.startswith("W")]

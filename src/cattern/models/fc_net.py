@@ -31,7 +31,8 @@ class FullyConnectedNet(Classifier):
         hi = dropout(relu(norm(h(i-1) @ Wi + bi)))                  # (N, Hi)
         scores = h(L-1) @ WL + bL                                   # (N, C)
 
-    trained on the mean softmax cross-entropy of ``scores`` plus an L2 penalty
+    trained on the mean softmax cross-entropy of ``scores`` (against targets
+    smoothed by ``label_smoothing``, if given) plus an L2 penalty
     ``0.5 * reg * sum_i sum(Wi**2)`` (biases and norm parameters are not
     penalized). ``loss(X, y)`` runs in training mode (dropout masks drawn,
     batch normalization on batch statistics); ``loss(X)``, :meth:`scores`
@@ -58,6 +59,8 @@ class FullyConnectedNet(Classifier):
       standard deviation of every weight
     - max_norm: None, or the largest L2 norm allowed for each unit's incoming
       weights (a column of Wi); :meth:`constrain` enforces it after each update
+    - label_smoothing: e in [0, 1): train against the targets
+      (1 - e) * onehot(y) + e / C (see :func:`cattern.layers.softmax_loss`)
     - dtype: float32 (fast, the default) or float64 (for gradient checks)
     - seed: int or ``np.random.Generator`` for the initial weights and the
       dropout masks; None draws a seed from NumPy's global random state (as
@@ -65,13 +68,18 @@ class FullyConnectedNet(Classifier):
     """
 
     def __init__(self, input_size, hidden_dims, num_classes, *, dropout=0.0, input_dropout=0.0,
-                 normalization=None, weight_scale="he", max_norm=None, dtype=np.float32, seed=None):
+                 normalization=None, weight_scale="he", max_norm=None, label_smoothing=0.0, dtype=np.float32,
+                 seed=None):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_dims = [check_positive_int("hidden_dims entry", h) for h in hidden_dims]
         self.num_classes = self.output_size = check_positive_int("num_classes", num_classes)
         for name, p in (("dropout", dropout), ("input_dropout", input_dropout)):
             if not 0 <= check_nonnegative(name, p) < 1:
                 raise ValueError(f"{name} is the probability of dropping a unit and must be in [0, 1); got {p!r}")
+        if not 0 <= check_nonnegative("label_smoothing", label_smoothing) < 1:
+            raise ValueError(f"label_smoothing is the share of each target spread over all classes and must "
+                             f"be in [0, 1); got {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
         self.dropout, self.input_dropout = float(dropout), float(input_dropout)
         if normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization must be one of {list(NORMALIZATIONS)}; got {normalization!r}")

@@ -76,6 +76,9 @@ def resolve(config):
                          "config and the search seed; give the search seed instead (--seed), or a "
                          "'replica' number to run the same options again")
     cfg = ExperimentConfig.from_dict({**options, "seed": 0})  # raises, naming a bad option
+    if cfg.ensemble != 1:
+        raise ValueError(f"ensemble={cfg.ensemble}: a search trains and ranks single nets; search the net, "
+                         f"then train an ensemble of the best with cattern train --ensemble")
     full = {**cfg.to_dict(), "std": cfg.initial_std()}
     del full["seed"]
     if replica is not None:
@@ -88,6 +91,17 @@ def resolve(config):
 def options_of(config):
     """The ExperimentConfig options of a resolved config (its "replica" left out)."""
     return {name: value for name, value in config.items() if name != "replica"}
+
+
+# Fields added to ExperimentConfig after searches were first logged: left out of a
+# run's identity while they hold their defaults, so that the keys and training
+# seeds of the runs logged before them stay the same.
+LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1}
+
+
+def _identity(config):
+    return {name: value for name, value in config.items()
+            if not (name in LATER_FIELDS and value == LATER_FIELDS[name])}
 
 
 def _hash(identity):
@@ -108,7 +122,7 @@ def run_key(config, seed, iters=None, *, data="", blas_threads=1):
       (:attr:`cattern.data.splits.Split.fingerprint`)
     - blas_threads: BLAS threads of the run, which change its numbers' last bits
     """
-    identity = {"config": config, "seed": plain(seed), "data": data, "blas_threads": blas_threads}
+    identity = {"config": _identity(config), "seed": plain(seed), "data": data, "blas_threads": blas_threads}
     if iters is not None and iters != config["num_iters"]:
         identity["iters"] = int(iters)
     return _hash(identity)
@@ -123,7 +137,7 @@ def train_seed(config, seed):
     and a halving rung's run is the first ``iters`` steps of the config's
     full run.
     """
-    return int(_hash({"config": config, "seed": plain(seed)}), 16) >> 32
+    return int(_hash({"config": _identity(config), "seed": plain(seed)}), 16) >> 32
 
 
 def make_row(key, config, seed, iters, rung, outcome):

@@ -175,9 +175,11 @@ def create_app(saved, digits=None, *, allowed_hosts=LOOPBACK_HOSTS, digits_note=
         "kind": saved.config.model,
         "config": saved.config.to_dict(),
         "hidden_size": None if layer is None else int(layer[0].shape[1]),
-        "layers": _layer_widths(saved.model),
+        # An ensemble's nets share their layout; the page shows the first net's curves.
+        "nets": len(saved.nets),
+        "layers": _layer_widths(saved.nets[0]),
         "num_params": int(sum(p.size for p in getattr(saved.model, "params", {}).values())),
-        "curves": explain.curves(saved.history),
+        "curves": explain.curves(saved.histories[0]),
         "findings": _findings(saved),
         "digits_total": None if digits is None else int(len(digits.labels)),
         "digits_note": digits_note,

@@ -488,7 +488,7 @@ async function start() {
   updateButtons();
   const response = await fetch("/api/model");
   const info = await response.json();
-  const shape = info.layers.join(" → ");
+  const shape = (info.nets > 1 ? `${info.nets} × ` : "") + info.layers.join(" → ");
   const acc = info.test_accuracy === null ? "" :
     ` · ${(100 * info.test_accuracy).toFixed(2)} % right on the ${info.digits_total.toLocaleString("en")} test digits`;
   $("model-summary").textContent =
