@@ -4,11 +4,14 @@
 
 Runs ``cattern train --preset NAME --seed S`` once per preset and seed, one
 after the other (the machine has 2 shared cores), each in its own process as
-a user would, then reads each run's summary.json. Writes
-benchmarks/results/presets_spread.json: every run's validation and test
-accuracy, training seconds and load average, and per preset the mean, the
-standard deviation and the range. Long: about (3 + 20) minutes per seed on an
-idle machine; not part of CI.
+a user would, then reads each run's summary.json. A run whose folder already
+holds a finished summary.json of the same preset and seed (``cattern train``
+writes it only at the end) is read, not trained again, so an interrupted
+spread resumes. Writes benchmarks/results/presets_spread.json: every run's
+validation and test accuracy, training seconds and load average, and per
+preset the mean, the standard deviation and the range; the presets not run
+this time keep their entries. Long: about (1 + 5 + 20) minutes per seed on
+an idle machine; not part of CI.
 """
 import argparse
 import json
@@ -24,7 +27,14 @@ MNIST_DIR = HERE.parent.parent / "shared" / "datasets" / "mnist"
 
 
 def run_one(preset, seed, out, data_dir):
-    """Train one preset with one seed in a fresh process; return its summary dict."""
+    """Train one preset with one seed in a fresh process (or read the finished run in ``out``);
+    return its summary dict."""
+    done = out / "summary.json"
+    if done.is_file():
+        summary = json.loads(done.read_text())
+        if summary.get("preset") == preset and summary.get("seed") == seed:
+            print(f"{out}: finished run of {preset}, seed {seed}, read", flush=True)
+            return summary
     command = [sys.executable, "-c", "import sys; from cattern.cli import main; sys.exit(main())",
                "train", "--preset", preset, "--seed", str(seed), "--out", str(out),
                "--data-dir", str(data_dir), "--no-progress"]
@@ -49,12 +59,16 @@ def main():
     parser.add_argument("--results", default=str(HERE / "results" / "presets_spread.json"))
     args = parser.parse_args()
 
-    results = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "runs": [], "spread": {}}
+    results = {"runs": [], "spread": {}}
+    if Path(args.results).is_file():  # keep the presets not run this time
+        results = json.loads(Path(args.results).read_text())
+        results["runs"] = [r for r in results["runs"] if r["preset"] not in args.presets]
+    results["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
     for preset in args.presets:
         for seed in args.seeds:
             summary = run_one(preset, seed, Path(args.out) / f"{preset}-seed{seed}", args.data_dir)
-            row = {k: summary[k] for k in ("preset", "seed", "val_accuracy", "test_accuracy",
-                                           "train_seconds", "seconds", "loadavg_start_end", "interrupted")}
+            row = {k: summary.get(k) for k in ("preset", "seed", "val_accuracy", "test_accuracy",
+                                               "train_seconds", "seconds", "loadavg_start_end", "interrupted")}
             results["runs"].append(row)
             print(json.dumps(row), flush=True)
         rows = [r for r in results["runs"] if r["preset"] == preset]
