@@ -1,10 +1,15 @@
 """Gradient checks of every layer against centered differences, in float64: affine, ReLU,
-softmax, dropout, batch normalization and layer normalization."""
+softmax, dropout, batch normalization and layer normalization.
+
+Inputs are random, so errors are measured over each whole gradient
+(:func:`~cattern.gradient_check.norm_rel_error`): an entry that is near zero only
+because larger terms cancel has an elementwise error no centered difference can
+resolve, and failed CI once (the pinned example below)."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
-from cattern.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
+from cattern.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array, norm_rel_error
 from cattern.layers import (
     affine_backward,
     affine_forward,
@@ -33,9 +38,9 @@ def test_affine_gradients(shape, seed):
     out, cache = affine_forward(x, w, b)
     np.testing.assert_allclose(out, x @ w + b)
     dx, dw, db = affine_backward(dout, cache)
-    assert rel_error(dx, eval_numerical_gradient_array(lambda v: affine_forward(v, w, b)[0], x, dout)) < 1e-7
-    assert rel_error(dw, eval_numerical_gradient_array(lambda v: affine_forward(x, v, b)[0], w, dout)) < 1e-7
-    assert rel_error(db, eval_numerical_gradient_array(lambda v: affine_forward(x, w, v)[0], b, dout)) < 1e-7
+    assert norm_rel_error(dx, eval_numerical_gradient_array(lambda v: affine_forward(v, w, b)[0], x, dout)) < 1e-7
+    assert norm_rel_error(dw, eval_numerical_gradient_array(lambda v: affine_forward(x, v, b)[0], w, dout)) < 1e-7
+    assert norm_rel_error(db, eval_numerical_gradient_array(lambda v: affine_forward(x, w, v)[0], b, dout)) < 1e-7
 
 
 def test_affine_backward_can_skip_the_input_gradient():
@@ -58,7 +63,7 @@ def test_relu_gradient_away_from_the_kink(shape, seed):
     np.testing.assert_array_equal(out, np.maximum(x, 0))
     dx = relu_backward(dout.copy(), cache)
     dx_num = eval_numerical_gradient_array(lambda v: relu_forward(v)[0], x, dout)
-    assert rel_error(dx, dx_num) < 1e-7
+    assert norm_rel_error(dx, dx_num) < 1e-7
 
 
 @settings(max_examples=25, deadline=None)
@@ -69,7 +74,7 @@ def test_softmax_loss_gradient(N, C, seed):
     y = rng.integers(C, size=N)
     loss, dscores = softmax_loss(scores, y)
     dnum = eval_numerical_gradient(lambda s: softmax_loss(s, y)[0], scores, verbose=False)
-    assert rel_error(dscores, dnum) < 1e-7
+    assert norm_rel_error(dscores, dnum) < 1e-7
 
 
 def test_softmax_loss_by_hand():
@@ -82,13 +87,14 @@ def test_softmax_loss_by_hand():
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 6), st.integers(2, 6), st.sampled_from([0.05, 0.1, 0.5]), seeds)
+@example(N=3, C=4, smoothing=0.5, seed=441842)  # one entry 1.9e-5: elementwise error 2.6e-7
 def test_softmax_loss_gradient_with_label_smoothing(N, C, smoothing, seed):
     rng = np.random.default_rng(seed)
     scores = rng.standard_normal((N, C))
     y = rng.integers(C, size=N)
     loss, dscores = softmax_loss(scores, y, smoothing)
     dnum = eval_numerical_gradient(lambda s: softmax_loss(s, y, smoothing)[0], scores, verbose=False)
-    assert rel_error(dscores, dnum) < 1e-7
+    assert norm_rel_error(dscores, dnum) < 1e-7
     # The same loss written out: cross-entropy against q = (1 - e) onehot + e / C.
     q = np.full((N, C), smoothing / C)
     q[np.arange(N), y] += 1 - smoothing
@@ -150,7 +156,7 @@ def test_dropout_gradient_with_a_fixed_mask(N, H, p, seed):
     out, cache = dropout_forward(x, p, True, mask=mask)
     dx = dropout_backward(dout, cache)
     dx_num = eval_numerical_gradient_array(lambda v: dropout_forward(v, p, True, mask=mask)[0], x, dout)
-    assert rel_error(dx, dx_num) < 1e-8
+    assert norm_rel_error(dx, dx_num) < 1e-8
 
 
 def test_dropout_is_inverted_and_keeps_dtype():

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import assume, example, given, settings, strategies as st
 
 from cattern.errors import DivergedError
-from cattern.gradient_check import eval_numerical_gradient, rel_error
+from cattern.gradient_check import eval_numerical_gradient, norm_rel_error, rel_error
 from cattern.neural_net import TwoLayerNet
 from cattern.trainer import Callback, TrainConfig, Trainer
 
@@ -88,22 +88,6 @@ def test_whole_net_gradients(N, D, H, C, reg, seed):
         num = eval_numerical_gradient(lambda W: net.loss(X, y, reg=reg)[0],
                                       net.params[name], verbose=False)
         assert norm_rel_error(num, grads[name]) < 1e-7, name
-
-
-def norm_rel_error(a, b):
-    """||a - b|| / (||a|| + ||b||): the relative error of the gradient as a whole.
-
-    The elementwise error of :func:`rel_error` is meaningless on an entry that is
-    1e-5 only because larger terms cancel: a centered difference cannot resolve
-    it better than its round-off (about 1e-16 * loss / h = 1e-11). A wrong
-    gradient still gives an error near 1e-1 here.
-
-    The floor of 1e-8 under the denominator is for a gradient that is exactly
-    zero (b2's, when the batch's softmax errors cancel): the analytic one then
-    comes out as round-off, about 1e-17, and the numerical one as 0, which
-    must pass; with the floor, any difference above 1e-15 still fails.
-    """
-    return np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b))
 
 
 def test_huge_scores_give_a_finite_loss():

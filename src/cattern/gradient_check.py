@@ -22,6 +22,25 @@ def rel_error(x, y):
     return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
 
 
+def norm_rel_error(x, y):
+    """Relative error of a gradient as a whole: ``||x - y|| / max(1e-8, ||x|| + ||y||)``.
+
+    Use it rather than :func:`rel_error` on random inputs. An entry that is 1e-5
+    only because larger terms cancel cannot be resolved by a centered difference
+    better than its own error, about 1e-10 (round-off, 1e-16 * loss / h, plus
+    the h**2 term), so its *elementwise* relative error can reach 1e-6 for a
+    correct gradient. Over the whole array a correct gradient stays near 1e-10,
+    and a wrong one still gives an error near 1e-1.
+
+    The floor of 1e-8 is for a gradient that is exactly zero (b2's, when the
+    batch's softmax errors cancel): the analytic one then comes out as round-off,
+    about 1e-17, and the numerical one as 0, which must pass; with the floor, any
+    difference above 1e-15 still fails.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.linalg.norm(x - y) / max(1e-8, np.linalg.norm(x) + np.linalg.norm(y)))
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Numerical gradient of a scalar function at x.
 
