@@ -1,15 +1,23 @@
-"""Test-time augmentation, judged on the VALIDATION set only: does averaging a net's answers
-over moved copies of each image beat its answer on the image alone?
+"""Test-time augmentation and averaged nets, judged on the VALIDATION set only: does
+averaging a net's answers over moved copies of each image, or several nets' answers,
+beat one net's answer on the image alone?
 
     python benchmarks/fc_tta.py runs/select/nets/HASH.npz [...]
 
-For each model file (a net kept by ``benchmarks/fc_select.py``), prints the
-validation accuracy of the net on the images as they are, and of the mean of
-its log-probabilities over several sets of copies: whole-pixel shifts (the
-4 or 8 neighbours) and small rotations. The test images are never loaded.
+For each model file (a net kept by ``benchmarks/fc_select.py``, or any
+``model.npz``), prints the validation accuracy of the net on the images as
+they are, and of the mean of its log-probabilities over several sets of
+copies: whole-pixel shifts (the 4 or 8 neighbours) and small rotations. Given
+two or more files, it also prints the accuracy of the mean of the nets'
+log-probabilities (the rule of :class:`cattern.models.Ensemble`), for every
+pair and for all of them. Appends the figures as one line to
+benchmarks/results/fc_tta.jsonl. The test images are never loaded.
 """
 import argparse
+import itertools
+import json
 import os
+import time
 
 import numpy as np
 
@@ -18,6 +26,7 @@ from cattern.data.splits import load_split
 from cattern.model_io import load_model
 
 MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "mnist")
+LOG = os.path.join(os.path.dirname(__file__), "results", "fc_tta.jsonl")
 
 
 def log_probs(model, X):
@@ -52,20 +61,33 @@ VIEWS = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+")
+    parser.add_argument("--log", default=LOG, help="the file the figures are appended to (default: %(default)s)")
     args = parser.parse_args()
     split = load_split(MNIST_DIR, pixel_scale=1.0, verbose=False)
     split.test = None  # selection never sees the test images
     X, y, mean = split.X_val, split.y_val, split.preprocessing.mean_image
+    row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "models": args.models, "nets": {}}
+    plains = {}
     for path in args.models:
         model = load_model(path).model
-        plain = log_probs(model, X)
-        print(f"{path}: as they are {np.mean(plain.argmax(1) == y):.4f}")
+        plains[path] = plain = log_probs(model, X)
+        figures = {"as they are": float(np.mean(plain.argmax(1) == y))}
         for name, moves in VIEWS.items():
             total = plain + sum(log_probs(model, shifted(X, mean, dy, dx)) for dy, dx in moves)
-            print(f"  + {name}: {np.mean(total.argmax(1) == y):.4f}")
+            figures[f"+ {name}"] = float(np.mean(total.argmax(1) == y))
         for degrees in (5, 10):
             total = plain + log_probs(model, rotated(X, mean, degrees)) + log_probs(model, rotated(X, mean, -degrees))
-            print(f"  + rotations by +-{degrees} degrees: {np.mean(total.argmax(1) == y):.4f}")
+            figures[f"+ rotations by +-{degrees} degrees"] = float(np.mean(total.argmax(1) == y))
+        print(f"{path}: " + "; ".join(f"{k} {v:.4f}" for k, v in figures.items()))
+        row["nets"][path] = figures
+    if len(plains) >= 2:
+        groups = list(itertools.combinations(plains, 2)) + ([tuple(plains)] if len(plains) > 2 else [])
+        row["averaged"] = [{"models": list(g), "val_accuracy": float(np.mean(
+            sum(plains[p] for p in g).argmax(1) == y))} for g in groups]
+        for entry in row["averaged"]:
+            print(f"mean of {' + '.join(entry['models'])}: {entry['val_accuracy']:.4f}")
+    with open(args.log, "a") as f:  # one line per call, appended whole
+        f.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":
