@@ -152,6 +152,18 @@ def test_a_rising_loss_and_an_oscillating_loss_are_read_from_the_history_alone()
     assert codes(diagnose(wobbly)) == ["oscillation"]
 
 
+def test_the_noise_of_a_small_late_loss_is_not_oscillation():
+    # As fc-best's last epochs: means near 0.05 that move by 10-12 % (0.005) from one epoch to the next.
+    epochs = list(np.linspace(0.6, 0.06, 20)) + [0.050, 0.056, 0.050, 0.0555, 0.049, 0.0545]
+    noisy = signals_of({"loss_history": [x for m in epochs for x in [m] * 50],
+                        "train_acc_history": [0.99] * 26, "val_acc_history": [0.99] * 26}, num_classes=10)
+    assert "oscillation" not in codes(diagnose(noisy))
+    # The same rises, ten times larger, are.
+    louder = signals_of({"loss_history": [x * 10 for m in epochs for x in [m] * 50],
+                         "train_acc_history": [0.99] * 26, "val_acc_history": [0.99] * 26}, num_classes=10)
+    assert "oscillation" in codes(diagnose(louder))
+
+
 def test_every_finding_has_a_threshold_with_its_source():
     for rule in THRESHOLDS.values():
         assert rule.rule and rule.source

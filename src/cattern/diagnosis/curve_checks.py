@@ -14,6 +14,7 @@ from cattern.diagnosis.findings import (
     LOW_ACCURACY,
     ONE_CLASS_SHARE,
     OSCILLATION_COUNT,
+    OSCILLATION_FLOOR,
     OSCILLATION_RISE,
     PLATEAU_SHARE,
     PLATEAU_TOLERANCE,
@@ -145,8 +146,9 @@ def check_underfitting(s, cfg):
 
 def check_oscillation(s, cfg):
     losses = [x for x in s["curve"]["epoch_mean_loss"] if x is not None]
+    floor = OSCILLATION_FLOOR * s["curve"]["ln_c"]
     rises = [(i, later / earlier - 1) for i, (earlier, later) in enumerate(zip(losses, losses[1:]), start=1)
-             if later >= (1 + OSCILLATION_RISE) * earlier]
+             if later >= (1 + OSCILLATION_RISE) * earlier and later - earlier >= floor]
     if len(rises) < OSCILLATION_COUNT:
         return None
     rate = rate_of(s, cfg)
