@@ -26,9 +26,9 @@ def add_parser(subparsers):
                     "each epoch. Writes DIR/model.npz (the net, its config, its preprocessing and the "
                     "history), DIR/curves.png and DIR/summary.json, all at once when training ends. "
                     "The test set is not touched, unless the config says --final-test true (the "
-                    "presets two-layer-best and fc-best do): then it is used once, after training, "
-                    "on the final model. Otherwise evaluate the model you choose with "
-                    "`cattern evaluate DIR/model.npz`.",
+                    "presets two-layer-best, two-layer-fast, fc-best and fc-fast do): then it is used "
+                    "once, after training, on the final model. Otherwise evaluate the model you "
+                    "choose with `cattern evaluate DIR/model.npz`.",
     )
     parser.add_argument("--preset", default="default", metavar="NAME",
                         help=f"start from a named config, one of {', '.join(sorted(PRESETS))}; "
