@@ -24,9 +24,9 @@ shows).
 """
 import argparse
 import json
-import os
 from pathlib import Path
 
+from cattern.atomic import write_json
 from cattern.cli import main as cattern
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "mnist"
@@ -101,9 +101,7 @@ def main():
                               "val_acc": r["val_acc"], "findings": _codes(r)} for r in rows]
         else:
             results[part] = seed_72(out)
-        tmp = RESULTS.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, RESULTS)  # never a half-written file
+        write_json(RESULTS, results)
         shown = results[part]["summary"] if part == "seed-72" else results[part]
         print(f"== {part}\n{json.dumps(shown, indent=2)}", flush=True)
 

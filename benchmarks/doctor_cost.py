@@ -25,13 +25,13 @@ CPU time (time.process_time) is the work done, whatever else the machine's
 import argparse
 import dataclasses
 import json
-import os
 import statistics
 import time
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from cattern.atomic import write_json
 from cattern.data.splits import load_split
 from cattern.diagnosis import TrainingDoctor
 from cattern.experiment import build_trainer
@@ -109,9 +109,7 @@ def main():
                   f"{statistics.median(hooks):.2%} of the run; runs without it spread over "
                   f"{results[label]['spread_without']:.2%}", flush=True)
     if args.out:
-        tmp = Path(args.out).with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, args.out)  # never a half-written file
+        write_json(args.out, results)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+from cattern.atomic import write_json
 from cattern.presets import get_preset
 
 HERE = Path(__file__).resolve().parent
@@ -82,9 +83,7 @@ def main():
                                      for key in ("val_accuracy", "test_accuracy", "train_seconds")}
         print(preset, json.dumps(results["spread"][preset]), flush=True)
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(args.results).with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, args.results)  # never a half-written file
+        write_json(args.results, results)
 
 
 if __name__ == "__main__":
