@@ -10,7 +10,8 @@ they are, and of the mean of its log-probabilities over several sets of
 copies: whole-pixel shifts (the 4 or 8 neighbours) and small rotations. Given
 two or more files, it also prints the accuracy of the mean of the nets'
 log-probabilities (the rule of :class:`cattern.models.Ensemble`), for every
-pair and for all of them. Appends the figures as one line to
+pair and for all of them, each with its validation log-loss (the finer
+measure where the accuracies tie). Appends the figures as one line to
 benchmarks/results/fc_tta.jsonl. The test images are never loaded.
 """
 import argparse
@@ -33,6 +34,15 @@ def log_probs(model, X):
     scores = model.scores(X).astype(np.float64)
     scores -= scores.max(axis=1, keepdims=True)
     return scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+
+
+def nll(mean_log_probs, y):
+    """The validation log-loss of the distribution whose log is ``mean_log_probs`` (N, C)
+    up to a constant per row (the mean of several nets' log-probabilities,
+    renormalized: the ensemble's own answer). Far less noisy than the accuracy,
+    which 5,000 images measure only to +-0.08 % near 99.6 %."""
+    lp = mean_log_probs - np.log(np.exp(mean_log_probs).sum(axis=1, keepdims=True))
+    return float(-lp[np.arange(len(y)), y].mean())
 
 
 def shifted(X, mean, dy, dx):
@@ -71,21 +81,24 @@ def main():
     for path in args.models:
         model = load_model(path).model
         plains[path] = plain = log_probs(model, X)
-        figures = {"as they are": float(np.mean(plain.argmax(1) == y))}
+        figures = {"as they are": float(np.mean(plain.argmax(1) == y)), "log-loss": nll(plain, y)}
         for name, moves in VIEWS.items():
             total = plain + sum(log_probs(model, shifted(X, mean, dy, dx)) for dy, dx in moves)
             figures[f"+ {name}"] = float(np.mean(total.argmax(1) == y))
         for degrees in (5, 10):
             total = plain + log_probs(model, rotated(X, mean, degrees)) + log_probs(model, rotated(X, mean, -degrees))
             figures[f"+ rotations by +-{degrees} degrees"] = float(np.mean(total.argmax(1) == y))
-        print(f"{path}: " + "; ".join(f"{k} {v:.4f}" for k, v in figures.items()))
+        print(f"{path}: " + "; ".join(f"{k} {v:.5f}" if k == "log-loss" else f"{k} {v:.4f}"
+                                       for k, v in figures.items()))
         row["nets"][path] = figures
     if len(plains) >= 2:
         groups = list(itertools.combinations(plains, 2)) + ([tuple(plains)] if len(plains) > 2 else [])
         row["averaged"] = [{"models": list(g), "val_accuracy": float(np.mean(
-            sum(plains[p] for p in g).argmax(1) == y))} for g in groups]
+            sum(plains[p] for p in g).argmax(1) == y)), "val_nll": nll(sum(plains[p] for p in g) / len(g), y)}
+            for g in groups]
         for entry in row["averaged"]:
-            print(f"mean of {' + '.join(entry['models'])}: {entry['val_accuracy']:.4f}")
+            print(f"mean of {' + '.join(entry['models'])}: {entry['val_accuracy']:.4f}, "
+                  f"log-loss {entry['val_nll']:.5f}")
     with open(args.log, "a") as f:  # one line per call, appended whole
         f.write(json.dumps(row) + "\n")
 

@@ -131,3 +131,95 @@ def test_a_trainer_trains_one_net_and_the_count_is_checked():
         build_trainer(CFG, X, y, y)
     with pytest.raises(ValueError, match="ensemble must be a positive integer"):
         ExperimentConfig(ensemble=0)
+
+
+# --------------------------------------------------------------------------
+# Nets trained at once (ensemble_jobs)
+# --------------------------------------------------------------------------
+
+def test_nets_trained_at_once_are_the_nets_trained_alone_with_one_blas_thread():
+    from threadpoolctl import threadpool_limits
+
+    X, y = blobs()
+    model, history = train_model(dataclasses.replace(CFG, ensemble_jobs=2), X, y, X[:50], y[:50])
+    three, _ = train_model(dataclasses.replace(CFG, ensemble_jobs=3), X, y, X[:50], y[:50])
+    assert "interrupted" not in history and len(model.members) == 3
+    for k, member in enumerate(CFG.member_configs()):
+        with threadpool_limits(limits=1, user_api="blas"):
+            alone, alone_history = train_model(member, X, y, X[:50], y[:50])
+        np.testing.assert_array_equal(model.members[k].scores(X), alone.scores(X))
+        np.testing.assert_array_equal(three.members[k].scores(X), alone.scores(X))
+        assert history["members"][k]["loss_history"] == alone_history["loss_history"]
+
+
+def test_nets_trained_at_once_really_train_side_by_side():
+    import threading
+
+    X, y = blobs()
+    both_started = threading.Barrier(2, timeout=10)  # broken if the nets trained one after the other
+
+    class Meet(Callback):
+        def on_train_begin(self, trainer):
+            both_started.wait()
+
+    cfg = dataclasses.replace(CFG, ensemble=2, ensemble_jobs=2)
+    model, _ = train_model(cfg, X, y, X, y, callbacks=lambda k: [Meet()])
+    assert len(model.members) == 2 and not both_started.broken
+
+
+def test_ctrl_c_ends_the_nets_in_training_at_once_and_starts_no_more():
+    import _thread
+    import signal
+    import threading
+
+    X, y = blobs()
+
+    class CtrlC(Callback):
+        """Net 0 sends the main thread a Ctrl-C at iteration 5, once net 1 has started too,
+        and waits until it is passed on."""
+
+        def __init__(self):
+            self.both_started = threading.Barrier(2, timeout=10)
+
+        def on_train_begin(self, trainer):
+            self.both_started.wait()
+
+        def on_iteration_end(self, trainer, iteration, loss):
+            if trainer.config.seed != 0:
+                return
+            if iteration == 5:
+                _thread.interrupt_main()
+                stop = next(cb.event for cb in trainer.callbacks if hasattr(cb, "event"))
+                assert stop.wait(10)
+
+    # Long enough that net 1 is still training when the Ctrl-C comes; net 2 waits for a free job.
+    cfg = dataclasses.replace(CFG, num_iters=20_000, ensemble_jobs=2, catch_interrupt=True)
+    ctrl_c = CtrlC()
+    model, history = train_model(cfg, X, y, X, y, callbacks=lambda k: [ctrl_c] if k < 2 else [])
+    assert history["interrupted"] is True
+    assert len(model.members) == 2 and trained_config(cfg, model).ensemble == 2
+    assert all(h["interrupted"] for h in history["members"])
+    assert len(history["members"][0]["loss_history"]) == 6  # stopped at the step of the Ctrl-C
+    assert len(history["members"][1]["loss_history"]) < 20_000
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Python's again
+    with pytest.raises(KeyboardInterrupt):  # without catch_interrupt the Ctrl-C is raised
+        ctrl_c = CtrlC()
+        train_model(dataclasses.replace(cfg, catch_interrupt=False), X, y, X, y,
+                    callbacks=lambda k: [ctrl_c] if k < 2 else [])
+
+
+def test_a_net_that_diverges_among_nets_at_once_stops_them_all_and_is_raised():
+    from cattern.errors import DivergedError
+
+    X, y = blobs()
+    with pytest.raises(DivergedError):
+        train_model(dataclasses.replace(CFG, learning_rate=1e6, num_iters=2000, ensemble_jobs=2), X, y, X, y,
+                    callbacks=lambda k: [])
+
+
+def test_nets_at_once_need_callbacks_of_their_own_and_the_count_is_checked():
+    X, y = blobs()
+    with pytest.raises(ValueError, match="need callbacks of their own"):
+        train_model(dataclasses.replace(CFG, ensemble_jobs=2), X, y, X, y, callbacks=[Callback()])
+    with pytest.raises(ValueError, match="ensemble_jobs must be a positive integer"):
+        ExperimentConfig(ensemble_jobs=0)

@@ -461,7 +461,7 @@ def test_fields_added_later_leave_earlier_keys_and_seeds_alone():
 
     # The seed's default net, as searches logged it before label smoothing and ensembles.
     config = resolve({"hidden_size": 50})
-    assert config["label_smoothing"] == 0.0 and config["ensemble"] == 1
+    assert config["label_smoothing"] == 0.0 and config["ensemble"] == 1 and config["ensemble_jobs"] == 1
     assert run_key(config, 0) == "e70963f3a9b338be" and train_seed(config, 0) == 1232938188
     smoothed = resolve({"model": "fc", "hidden_size": 50, "label_smoothing": 0.1})
     assert run_key(smoothed, 0) != run_key({**smoothed, "label_smoothing": 0.0}, 0)
@@ -470,6 +470,8 @@ def test_fields_added_later_leave_earlier_keys_and_seeds_alone():
 def test_a_search_refuses_ensembles():
     with pytest.raises(ValueError, match="ensemble=3: a search trains and ranks single nets"):
         resolve({"ensemble": 3})
+    with pytest.raises(ValueError, match="ensemble_jobs=2: a search trains single nets"):
+        resolve({"ensemble_jobs": 2})
 
 
 def test_replicas_run_the_same_options_with_seeds_of_their_own(data):

@@ -13,8 +13,9 @@ saved model and summary file carries the config as a dict
 :data:`MODEL_KINDS` says how each kind of model is built from a config;
 :func:`build_trainer` and :func:`train_model` put a model and its
 :class:`~cattern.trainer.Trainer` together. A config with ``ensemble`` = K
-describes K nets of its kind, trained one after another with seeds of their
-own, that answer together (:class:`~cattern.models.ensemble.Ensemble`).
+describes K nets of its kind, trained with seeds of their own, one after
+another or (``ensemble_jobs``) several at once, that answer together
+(:class:`~cattern.models.ensemble.Ensemble`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import dataclasses
 import math
 import numbers
 import os
+import signal
+import threading
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
@@ -36,7 +39,7 @@ from cattern.errors import NetTooLargeError
 from cattern.models.ensemble import Ensemble
 from cattern.models.fc_net import FullyConnectedNet
 from cattern.models.two_layer import TwoLayerNet
-from cattern.trainer import SAMPLINGS, TrainConfig, Trainer
+from cattern.trainer import SAMPLINGS, Callback, TrainConfig, Trainer
 
 DTYPES = ("float32", "float64")
 NORMALIZATIONS = ("none", "batchnorm", "layernorm")
@@ -89,6 +92,9 @@ class ExperimentConfig:
     seed: int = _option(0, "seeds the initial weights and the batch order")
     ensemble: int = _option(1, "number of nets trained one after another, each with its own seed (the "
                                "first with seed itself), whose log-probabilities are averaged")
+    ensemble_jobs: int = _option(1, "number of an ensemble's nets trained at once, in threads of this "
+                                    "process, each net with one BLAS thread (1: one net at a time, BLAS "
+                                    "on every core); the numbers are the same for any value >= 2")
     # The "fc" model (FullyConnectedNet) only; refused for two_layer.
     hidden_dims: str = _option("", "fc: hidden widths, comma-separated, e.g. 1024,1024, which then "
                                    "replace hidden_size (empty: one layer of hidden_size)")
@@ -126,6 +132,7 @@ class ExperimentConfig:
         self._check_types()
         check_positive_int("hidden_size", self.hidden_size)
         check_positive_int("ensemble", self.ensemble)
+        check_positive_int("ensemble_jobs", self.ensemble_jobs)
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0; got {self.seed!r}")
         if self.std is not None and not (check_nonnegative("std", self.std) > 0 or self.model == "two_layer"):
@@ -309,12 +316,14 @@ def memory_estimate(cfg, input_size, num_classes):
     gradients, the update rule's state, its scratch array, the best epoch's
     copy) and every layer's activations and their gradients about four times
     per example of a batch: a floor, not a forecast. An ensemble's nets are
-    trained one at a time, and the finished ones kept: once more each.
+    all kept: once more each; those trained at once (``ensemble_jobs``) each
+    hold their own activations.
     """
     widths = [input_size, *cfg.hidden_widths(), num_classes]
     itemsize = np.dtype(cfg.dtype).itemsize
     num_params = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
-    return itemsize * ((4 + cfg.ensemble) * num_params + 4 * cfg.batch_size * sum(widths[1:]))
+    at_once = min(cfg.ensemble, cfg.ensemble_jobs)
+    return itemsize * ((4 * at_once + cfg.ensemble) * num_params + 4 * cfg.batch_size * sum(widths[1:]) * at_once)
 
 
 def check_fits_in_memory(cfg, input_size, num_classes, available=None):
@@ -386,8 +395,9 @@ def net_histories(history):
 
 def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
     """Build a model as ``cfg`` says and train it; with ``cfg.ensemble`` = K >= 2, train
-    K nets one after another (:meth:`ExperimentConfig.member_configs`) into an
-    :class:`~cattern.models.ensemble.Ensemble`.
+    K nets (:meth:`ExperimentConfig.member_configs`) into an
+    :class:`~cattern.models.ensemble.Ensemble`, one after another, or
+    ``cfg.ensemble_jobs`` at a time (:func:`fit_at_once`).
 
     Inputs:
     - cfg: an :class:`ExperimentConfig`
@@ -396,7 +406,7 @@ def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
     - callbacks: :class:`~cattern.trainer.Callback` objects (progress bars...),
       or a function ``callbacks(k)`` giving net k's: an ensemble's nets then
       each get their own (a :class:`~cattern.diagnosis.TrainingDoctor`
-      records one run)
+      records one run). Nets trained at once need the function.
     - mean_image: (D,) the image subtracted from X, needed only when ``cfg``
       augments (the images are moved in raw pixels); pass zeros for raw X
 
@@ -404,23 +414,113 @@ def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
     epoch's with ``cfg.restore_best``), and history is the trainer's dict
     (``loss_history``, ``train_acc_history``, ``val_acc_history``); for an
     ensemble, ``{"members": [each net's history]}``. Ctrl-C with
-    ``cfg.catch_interrupt`` ends the net in training as it ends a single run
-    and trains no further nets: the model holds the nets trained so far (one
+    ``cfg.catch_interrupt`` ends the nets in training as it ends a single run
+    and starts no further nets: the model holds the nets trained so far (one
     of them: that net itself), and :func:`trained_config` gives the config
     that describes it. Raises :class:`~cattern.errors.DivergedError` if the
     loss becomes NaN or infinite.
     """
-    nets, histories = [], []
-    for k, member in enumerate(cfg.member_configs()):
-        trainer = build_trainer(member, X, y, y_val, callbacks(k) if callable(callbacks) else callbacks,
-                                mean_image)
-        histories.append(trainer.fit(X, y, X_val, y_val))
-        nets.append(trainer.model)
-        if histories[-1].get("interrupted"):
-            break
+    members = cfg.member_configs()
+    jobs = min(cfg.ensemble_jobs, len(members))
+    if jobs > 1 and not callable(callbacks) and callbacks:
+        raise ValueError("nets trained at once (ensemble_jobs >= 2) need callbacks of their own: pass a "
+                         "function callbacks(k) that gives net k's")
+
+    def trainer(k, extra=()):
+        own = callbacks(k) if callable(callbacks) else callbacks
+        return build_trainer(members[k], X, y, y_val, [*own, *extra], mean_image)
+
+    if jobs > 1:
+        fitted = fit_at_once(trainer, len(members), jobs, X, y, X_val, y_val)
+        nets, histories = [t.model for t, _ in fitted], [history for _, history in fitted]
+    else:
+        nets, histories = [], []
+        for k in range(len(members)):
+            t = trainer(k)
+            histories.append(t.fit(X, y, X_val, y_val))
+            nets.append(t.model)
+            if histories[-1].get("interrupted"):
+                break
     if len(nets) == 1:
         return nets[0], histories[0]
     history = {"members": histories}
-    if histories[-1].get("interrupted"):
+    if any(h.get("interrupted") for h in histories):
         history["interrupted"] = True
     return Ensemble(nets), history
+
+
+class _StopWhenSet(Callback):
+    """Raise KeyboardInterrupt in a net's own thread once ``event`` is set: the way
+    Ctrl-C, which only the main thread receives, reaches a net trained in another."""
+
+    def __init__(self, event):
+        self.event = event
+
+    def on_iteration_end(self, trainer, iteration, loss):
+        if self.event.is_set():
+            raise KeyboardInterrupt
+
+
+def fit_at_once(make_trainer, count, jobs, X, y, X_val, y_val):
+    """Fit ``count`` trainers, ``jobs`` at a time, in threads of this process.
+
+    Why threads: NumPy lets go of Python's lock inside its loops and BLAS
+    calls, so the nets really train side by side, and each net's callbacks
+    (progress bar, doctor) and Ctrl-C work as for one net. Each BLAS call
+    uses one thread: on 2 cores, two nets side by side train about 1.5
+    times as many epochs an hour as one net on both cores, since much of a
+    step (the update rule, batch norm, dropout, the distortions) runs on one
+    core anyway (``python benchmarks/ensemble_jobs.py``). One BLAS thread
+    also fixes the numbers, which depend on BLAS's thread count: the same
+    for any ``jobs`` >= 2.
+
+    Inputs:
+    - make_trainer: ``make_trainer(k, extra_callbacks)`` -> net k's Trainer
+    - count, jobs: number of nets, and of nets trained at once
+    - X, y, X_val, y_val: as for :meth:`Trainer.fit`
+
+    Returns [(trainer, history)] of the nets trained, in order: all of them,
+    or after Ctrl-C those that had started (each ended as Ctrl-C ends a
+    run). Ctrl-C without ``catch_interrupt``, or a net's error (such as
+    DivergedError), stops the others and is raised here.
+    """
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    from threadpoolctl import threadpool_limits
+
+    stop, interrupted = threading.Event(), threading.Event()
+    trainers = [make_trainer(k, [_StopWhenSet(stop)]) for k in range(count)]
+    skipped = object()
+
+    def fit(k):
+        if stop.is_set():  # stopped before this net's turn came: it never starts
+            return skipped
+        return trainers[k].fit(X, y, X_val, y_val)
+
+    def on_ctrl_c(signum, frame):
+        # Instead of raising KeyboardInterrupt at some point of the bookkeeping below.
+        interrupted.set()
+        stop.set()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, on_ctrl_c) if in_main else None
+    try:
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(jobs) as pool:
+            futures = [pool.submit(fit, k) for k in range(count)]
+            # In short waits, so that the handler runs soon after a Ctrl-C.
+            while not stop.is_set():
+                done, pending = wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
+                if not pending or any(f.exception() is not None for f in done):
+                    break
+            stop.set()
+            wait(futures)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+    results = [f.result() if f.exception() is None else f.exception() for f in futures]
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, KeyboardInterrupt):
+            raise result  # a net's own error, such as DivergedError
+    if any(isinstance(result, KeyboardInterrupt) for result in results):
+        raise KeyboardInterrupt  # Ctrl-C, and the nets do not catch it
+    return [(t, r) for t, r in zip(trainers, results) if r is not skipped]

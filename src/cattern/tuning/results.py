@@ -79,6 +79,9 @@ def resolve(config):
     if cfg.ensemble != 1:
         raise ValueError(f"ensemble={cfg.ensemble}: a search trains and ranks single nets; search the net, "
                          f"then train an ensemble of the best with cattern train --ensemble")
+    if cfg.ensemble_jobs != 1:
+        raise ValueError(f"ensemble_jobs={cfg.ensemble_jobs}: a search trains single nets; to train "
+                         f"several at once, give the search workers (--n-jobs)")
     full = {**cfg.to_dict(), "std": cfg.initial_std()}
     del full["seed"]
     if replica is not None:
@@ -96,7 +99,7 @@ def options_of(config):
 # Fields added to ExperimentConfig after searches were first logged: left out of a
 # run's identity while they hold their defaults, so that the keys and training
 # seeds of the runs logged before them stay the same.
-LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1}
+LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1, "ensemble_jobs": 1}
 
 
 def _identity(config):
