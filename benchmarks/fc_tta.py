@@ -11,7 +11,8 @@ copies: whole-pixel shifts (the 4 or 8 neighbours) and small rotations. Given
 two or more files, it also prints the accuracy of the mean of the nets'
 log-probabilities (the rule of :class:`cattern.models.Ensemble`), for every
 pair and for all of them, each with its validation log-loss (the finer
-measure where the accuracies tie). Appends the figures as one line to
+measure where the accuracies tie). For a model file holding an ensemble, also
+each of its nets alone and how many validation images all of them miss. Appends the figures as one line to
 benchmarks/results/fc_tta.jsonl. The test images are never loaded.
 """
 import argparse
@@ -25,6 +26,7 @@ import numpy as np
 from cattern.augment import affine_coordinates, sample_bilinear, translate
 from cattern.data.splits import load_split
 from cattern.model_io import load_model
+from cattern.models import Ensemble
 
 MNIST_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "mnist")
 LOG = os.path.join(os.path.dirname(__file__), "results", "fc_tta.jsonl")
@@ -90,6 +92,14 @@ def main():
             figures[f"+ rotations by +-{degrees} degrees"] = float(np.mean(total.argmax(1) == y))
         print(f"{path}: " + "; ".join(f"{k} {v:.5f}" if k == "log-loss" else f"{k} {v:.4f}"
                                        for k, v in figures.items()))
+        if isinstance(model, Ensemble):  # how far its nets' mistakes differ
+            members = [log_probs(net, X) for net in model.members]
+            wrong = [set(np.flatnonzero(lp.argmax(1) != y).tolist()) for lp in members]
+            figures["members"] = [{"val_accuracy": float(np.mean(lp.argmax(1) == y)), "log-loss": nll(lp, y),
+                                   "errors": len(w)} for lp, w in zip(members, wrong)]
+            figures["errors made by every member"] = len(set.intersection(*wrong))
+            print(f"  its nets alone: {figures['members']}; errors made by every one of them: "
+                  f"{figures['errors made by every member']}")
         row["nets"][path] = figures
     if len(plains) >= 2:
         groups = list(itertools.combinations(plains, 2)) + ([tuple(plains)] if len(plains) > 2 else [])

@@ -13,7 +13,7 @@ validation and test accuracy, training seconds and load average, and per
 preset the mean, the standard deviation and the range; the presets not run
 this time keep their entries. Long: about 4 (two-layer-best) + 15
 (fc-best) minutes per seed on an idle machine (two-layer-fast 1.2, fc-fast
-8); not part of CI.
+8, fc-ensemble 21-26); not part of CI.
 """
 import argparse
 import dataclasses

@@ -467,7 +467,7 @@ def fit_at_once(make_trainer, count, jobs, X, y, X_val, y_val):
     Why threads: NumPy lets go of Python's lock inside its loops and BLAS
     calls, so the nets really train side by side, and each net's callbacks
     (progress bar, doctor) and Ctrl-C work as for one net. Each BLAS call
-    uses one thread: on 2 cores, two nets side by side train about 1.5
+    uses one thread: on 2 cores, two nets side by side train about 1.35
     times as many epochs an hour as one net on both cores, since much of a
     step (the update rule, batch norm, dropout, the distortions) runs on one
     core anyway (``python benchmarks/ensemble_jobs.py``). One BLAS thread

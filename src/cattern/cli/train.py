@@ -26,7 +26,7 @@ def add_parser(subparsers):
                     "each epoch. Writes DIR/model.npz (the net, its config, its preprocessing and the "
                     "history), DIR/curves.png and DIR/summary.json, all at once when training ends. "
                     "The test set is not touched, unless the config says --final-test true (the "
-                    "presets two-layer-best, two-layer-fast, fc-best and fc-fast do): then it is used "
+                    "presets two-layer-best, two-layer-fast, fc-best, fc-fast and fc-ensemble do): then it is used "
                     "once, after training, on the final model. Otherwise evaluate the model you "
                     "choose with `cattern evaluate DIR/model.npz`.",
     )

@@ -10,7 +10,8 @@ The checks that make findings are in :mod:`cattern.diagnosis.curve_checks`
 
 Each threshold sits well outside what healthy runs measure: the presets
 ``two-layer-best``, ``two-layer-fast``, ``fc-best``, ``fc-fast`` and the lab's
-12 configs on MNIST get no finding (``benchmarks/doctor_check.py``).
+12 configs on MNIST get no finding (``benchmarks/doctor_check.py``), nor do
+the three seeds of ``fc-ensemble`` (``benchmarks/presets_spread.py``).
 """
 from dataclasses import asdict, dataclass, field
 
