@@ -488,7 +488,7 @@ def fit_at_once(make_trainer, count, jobs, X, y, X_val, y_val):
 
     from threadpoolctl import threadpool_limits
 
-    stop, interrupted = threading.Event(), threading.Event()
+    stop = threading.Event()
     trainers = [make_trainer(k, [_StopWhenSet(stop)]) for k in range(count)]
     skipped = object()
 
@@ -498,9 +498,7 @@ def fit_at_once(make_trainer, count, jobs, X, y, X_val, y_val):
         return trainers[k].fit(X, y, X_val, y_val)
 
     def on_ctrl_c(signum, frame):
-        # Instead of raising KeyboardInterrupt at some point of the bookkeeping below.
-        interrupted.set()
-        stop.set()
+        stop.set()  # instead of raising KeyboardInterrupt at some point of the bookkeeping below
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, on_ctrl_c) if in_main else None
