@@ -129,7 +129,7 @@ def main():
     args = p.parse_args()
 
     cfg = config_from_args(args, get_preset(args.preset))  # checked before the data is read
-    split = load_split(MNIST_DIR, pixel_scale=cfg.pixel_scale, verbose=False)
+    split = load_split(MNIST_DIR, pixel_scale=cfg.pixel_scale, deskew=cfg.deskew, verbose=False)
     split.test = None  # selection never sees the test images
     if args.epochs is not None:
         cfg = config_from_args(argparse.Namespace(num_iters=int(round(

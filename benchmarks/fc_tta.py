@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from cattern.augment import affine_coordinates, sample_bilinear, translate
-from cattern.data.splits import load_split
+from cattern.data.splits import load_raw
 from cattern.model_io import load_model
 from cattern.models import Ensemble
 
@@ -75,13 +75,15 @@ def main():
     parser.add_argument("models", nargs="+")
     parser.add_argument("--log", default=LOG, help="the file the figures are appended to (default: %(default)s)")
     args = parser.parse_args()
-    split = load_split(MNIST_DIR, pixel_scale=1.0, verbose=False)
-    split.test = None  # selection never sees the test images
-    X, y, mean = split.X_val, split.y_val, split.preprocessing.mean_image
+    raw = load_raw(MNIST_DIR, verbose=False)
+    y = raw.y_val  # the test arrays in raw are never read
     row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "models": args.models, "nets": {}}
     plains = {}
     for path in args.models:
-        model = load_model(path).model
+        saved = load_model(path)
+        model = saved.model
+        # Each net's own preprocessing (pixel scale, mean image, deskewing) of the validation images.
+        X, mean = saved.preprocessing.transform(raw.X_val), saved.preprocessing.mean_image
         plains[path] = plain = log_probs(model, X)
         figures = {"as they are": float(np.mean(plain.argmax(1) == y)), "log-loss": nll(plain, y)}
         for name, moves in VIEWS.items():

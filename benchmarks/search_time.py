@@ -28,7 +28,7 @@ from cattern.experiment import ExperimentConfig
 from cattern.tuning import format_table, preset_configs, run_search
 from flops import sgemm_ceiling, step_flops  # benchmarks/ is on sys.path
 from cattern.data.splits import load_split
-from cattern.tuning.search import check_configs, pixel_scale_of
+from cattern.tuning.search import check_configs, deskew_of, pixel_scale_of
 
 
 _SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "datasets", "mnist")
@@ -38,7 +38,8 @@ DATA_DIR = _SHARED if os.path.isdir(_SHARED) else "mnist_data"
 
 def load(data_dir, configs):
     """MNIST train and validation rows, float32, preprocessed on the configs' pixel scale."""
-    split = load_split(data_dir, pixel_scale=pixel_scale_of(check_configs(configs)), verbose=False)
+    configs = check_configs(configs)
+    split = load_split(data_dir, pixel_scale=pixel_scale_of(configs), deskew=deskew_of(configs), verbose=False)
     return split.X_train, split.y_train, split.X_val, split.y_val
 
 

@@ -73,6 +73,8 @@ def assert_clean_failure(status, lines):
     (["tune", "--top", "-1"], "argument --top: expected a whole number >= 0"),
     (["tune", "--hidden-size", "100000000"], "needs about"),
     (["tune", "--pixel-scale", "1", "255"], "search each --pixel-scale on its own"),
+    (["tune", "--deskew", "true", "false"], "search each --deskew on its own"),
+    (["train", "--deskew", "maybe"], "argument --deskew: expected true or false, got 'maybe'"),
     (["serve", "--port", "70000"], "argument --port: expected a whole number from 0 to 65535"),
     (["serve", "--host", "256.1.1.1", "--no-open"], "--host '256.1.1.1' is not an address"),
     (["evaluate", "missing.npz"], "no model file at missing.npz"),

@@ -92,6 +92,26 @@ def test_drawn_canvas_is_made_mnist_style_then_predicted(url, saved, test_set):
     assert right >= 25  # the digit survives the round trip through the canvas
 
 
+def test_a_net_trained_on_deskewed_digits_shows_the_digit_deskewed(saved, test_set):
+    from dataclasses import replace
+
+    from cattern.data.deskew import deskew
+    from cattern.data.splits import Preprocessing
+    from cattern.model_io import SavedModel
+
+    prep = Preprocessing(saved.preprocessing.pixel_scale, saved.mean_image, deskew=True)
+    upright = SavedModel(saved.model, prep, replace(saved.config, deskew=True), saved.history, saved.num_classes)
+    X, _ = test_set
+    with background(create_app(upright, TestDigits.from_arrays(*test_set))) as base:
+        for i in range(5):
+            status, answer = post_json(base, {"pixels": X[i].tolist()})
+            assert status == 200, answer
+            seen = deskew(X[i].reshape(1, 28, 28))[0].reshape(-1)
+            np.testing.assert_allclose(answer["input"], seen, atol=5e-5)
+            assert not np.allclose(answer["input"], X[i], atol=1e-3)  # these test digits are slanted
+            np.testing.assert_allclose(answer["probabilities"], upright.predict_proba(X[i:i + 1])[0], rtol=1e-6)
+
+
 def test_answer_explains_with_the_hidden_units_that_fire_most(url, saved, test_set):
     X, _ = test_set
     status, answer = post_json(url, {"pixels": X[0].tolist()})

@@ -78,6 +78,8 @@ class ExperimentConfig:
     dtype: str = _option("float64", "float64 (exact) or float32 (about twice as fast)", DTYPES)
     pixel_scale: float = _option(255.0, "the value of a white pixel in the net's inputs: 255 gives the "
                                         "raw 0..255 the seed's notebook trained on, 1 pixels in [0, 1]")
+    deskew: bool = _option(False, "shear each digit upright before the net sees it, in training and "
+                                  "whenever the saved net is used (cattern.data.deskew)")
     learning_rate: float = _option(1e-3, "starting learning rate")
     learning_rate_decay: float = _option(0.95, "factor applied to the rate after each epoch (1 keeps it fixed)")
     momentum: float = _option(0.0, "momentum of the momentum update rules (0: plain SGD, as the seed's "

@@ -33,7 +33,8 @@ those of a single net. The nets share the preprocessing; the history is
 :meth:`~cattern.experiment.ExperimentConfig.member_configs` and checked as a
 single net is, and an error names the net (``net 2's parameter W1 ...``).
 
-The preprocessing (pixel scale and mean image) is the
+The preprocessing (pixel scale, mean image, and the config's ``deskew``:
+whether each image is deskewed first) is the
 :class:`cattern.data.splits.Preprocessing` the net was trained with, and
 :meth:`SavedModel.predict` applies it to raw images itself: they are given
 as uint8 0..255 or floats in [0, 1], whatever scale the net was trained on.
@@ -96,10 +97,10 @@ def save_model(path, model, *, preprocessing, config, history=None):
     - model: a model of a kind in MODEL_KINDS, with ``params`` (dict of arrays),
       or an :class:`~cattern.models.ensemble.Ensemble` of them
     - preprocessing: the :class:`~cattern.data.splits.Preprocessing` its
-      training images went through (pixel scale, mean image (D,))
+      training images went through (pixel scale, mean image (D,), deskew)
     - config: the :class:`~cattern.experiment.ExperimentConfig` (or its dict)
-      the model was built and trained with; its pixel_scale must be the
-      preprocessing's, and its ``ensemble`` the number of nets in the model
+      the model was built and trained with; its pixel_scale and deskew must
+      be the preprocessing's, and its ``ensemble`` the number of nets in the model
       (:func:`~cattern.experiment.trained_config`)
     - history: the training history dict (lists of finite floats), or None
 
@@ -114,6 +115,9 @@ def save_model(path, model, *, preprocessing, config, history=None):
     if config.pixel_scale != preprocessing.pixel_scale:
         raise ValueError(f"the config says pixel_scale={config.pixel_scale:g} but the preprocessing scales "
                          f"pixels to {preprocessing.pixel_scale:g}; save the preprocessing the net trained with")
+    if config.deskew != preprocessing.deskew:
+        raise ValueError(f"the config says deskew={config.deskew} but the preprocessing has "
+                         f"deskew={preprocessing.deskew}; save the preprocessing the net trained with")
     kind = _kind_of(model)
     nets = _nets(model)
     if len(nets) != config.ensemble or any(_kind_of(net) != config.model for _, _, net in nets):
@@ -149,8 +153,8 @@ class SavedModel:
 
     Attributes: ``model`` (a net, or an
     :class:`~cattern.models.ensemble.Ensemble`), ``preprocessing``
-    (:class:`~cattern.data.splits.Preprocessing`: ``pixel_scale`` and
-    ``mean_image`` (D,) float32), ``num_classes`` (C), ``config``
+    (:class:`~cattern.data.splits.Preprocessing`: ``pixel_scale``,
+    ``mean_image`` (D,) float32 and ``deskew``), ``num_classes`` (C), ``config``
     (:class:`~cattern.experiment.ExperimentConfig`), ``history`` (dict or
     None), ``path``.
     """
@@ -187,7 +191,8 @@ class SavedModel:
         """Class probabilities (N, C) for raw images (N, D) or (N, rows, cols[, 1]).
 
         Images are uint8 0..255 or floats in [0, 1]; the model's own
-        preprocessing (its pixel scale, its mean image) is applied here.
+        preprocessing (deskewing if it was trained so, its pixel scale, its
+        mean image) is applied here.
         """
         scores = self.model.scores(self.preprocessing.transform(images)).astype(np.float64)
         scores -= scores.max(axis=1, keepdims=True)  # softmax is shift-invariant; this keeps exp finite
@@ -309,7 +314,8 @@ def _from_arrays(path, arrays):
             value = arrays[prefix + _BUFFER_PREFIX + name]
             _check_array(path, f"{label}buffer {name}", value, template)
             template[...] = value  # in place: the model's layers hold these very arrays
-    return SavedModel(model, Preprocessing(pixel_scale, mean_image), config, history, num_classes, path=path)
+    return SavedModel(model, Preprocessing(pixel_scale, mean_image, config.deskew), config, history, num_classes,
+                      path=path)
 
 
 def _check_array(path, what, value, template):

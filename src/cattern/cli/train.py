@@ -45,7 +45,7 @@ def run(args):
     """Train as the options say and print the doctor's diagnosis; returns the exit status."""
     start = time.perf_counter()
     cfg = config_from_args(args, get_preset(args.preset))  # every option checked before any work
-    split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale)
+    split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale, cfg.deskew)
     train_start = time.perf_counter()
 
     def callbacks(k):

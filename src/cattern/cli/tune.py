@@ -31,7 +31,7 @@ from cattern.data.splits import prepare
 from cattern.tuning import SEARCH_PRESETS, format_table, run_search
 from cattern.tuning.executors import check_workers
 from cattern.tuning.hygiene import diagnosis_lines, hygiene_warnings
-from cattern.tuning.search import check_configs, pixel_scale_of
+from cattern.tuning.search import check_configs, deskew_of, pixel_scale_of
 
 
 def add_parser(subparsers):
@@ -86,7 +86,7 @@ def run(args):
     with options_named():
         configs = check_configs(build_configs(args))  # every option checked before any data is read
     check_workers(args.n_jobs, args.backend, args.scheduler, args.blas_threads)
-    split = prepare(load_raw_from_args(args, verbose=False), pixel_scale_of(configs))
+    split = prepare(load_raw_from_args(args, verbose=False), pixel_scale_of(configs), deskew_of(configs))
     results_path = os.path.join(args.out, "results.jsonl")
     outcome = run_search(
         configs, split.X_train, split.y_train, split.X_val, split.y_val, seed=args.seed, n_jobs=args.n_jobs,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cattern.data.deskew import deskew_rows
 from cattern.data.mnist import read_data_sets, scale_pixels
 
 # The seed's loader reads ./mnist_data when it is there, else the cache.
@@ -90,33 +91,37 @@ def fingerprint(X_train, y_train, X_val, y_val):
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """The seed's preprocessing: ``rows = images * pixel_scale - mean_image``.
+    """The seed's preprocessing: ``rows = images * pixel_scale - mean_image``, each image
+    first deskewed when ``deskew`` is set.
 
     - pixel_scale: the value of a white pixel in the net's inputs (1.0 or 255.0)
     - mean_image: (D,) float32, the mean training image on that scale
+    - deskew: shear each digit upright first (:mod:`cattern.data.deskew`);
+      False is the seed's preprocessing
 
-    A model file stores both (:mod:`cattern.model_io`), so a saved net
+    A model file stores all three (:mod:`cattern.model_io`), so a saved net
     preprocesses new images exactly as its training images were.
     """
 
     pixel_scale: float
     mean_image: np.ndarray
+    deskew: bool = False
 
     @classmethod
-    def fit(cls, images, pixel_scale):
+    def fit(cls, images, pixel_scale, deskew=False):
         """The preprocessing of training ``images`` (N, ...): their mean image at ``pixel_scale``.
 
         Returns (preprocessing, rows): rows (N, D) float32 are the images
         preprocessed, computed once here rather than again by transform.
         """
-        rows = to_rows(images, pixel_scale)
+        rows = to_rows(images, pixel_scale, deskew=deskew)
         mean_image = rows.mean(axis=0, dtype=np.float64).astype(np.float32)  # (D,)
         rows -= mean_image
-        return cls(float(pixel_scale), mean_image), rows
+        return cls(float(pixel_scale), mean_image, bool(deskew)), rows
 
     def transform(self, images):
         """Images (N, ...) as uint8 0..255 or floats in [0, 1] -> net inputs (N, D) float32."""
-        rows = to_rows(images, self.pixel_scale)
+        rows = to_rows(images, self.pixel_scale, deskew=self.deskew)
         if rows.shape[1] != self.mean_image.shape[0]:
             raise ValueError(f"each image has {rows.shape[1]} pixels but the model takes "
                              f"{self.mean_image.shape[0]}; got images of shape {np.shape(images)}")
@@ -124,14 +129,21 @@ class Preprocessing:
         return rows
 
 
-def to_rows(images, pixel_scale):
+def to_rows(images, pixel_scale, deskew=False):
     """Images (N, ...) as uint8 0..255 or floats in [0, 1] -> (N, D) float32 rows on ``pixel_scale``.
 
     uint8 pixels go through :func:`cattern.data.mnist.scale_pixels`, as the
     loader scales them; floats must lie in [0, 1] (the unit of every float
     image cattern hands out), and anything else is refused, naming the fix.
+    With ``deskew`` each image is deskewed (:func:`cattern.data.deskew.deskew`)
+    in [0, 1], then scaled.
     """
     images = np.asarray(images)
+    if deskew:
+        rows = to_rows(images, 1.0)
+        shape = images.shape[1:3] if images.ndim >= 3 else None  # (N, rows, cols[, 1]); rows: square
+        rows = deskew_rows(rows, shape)
+        return rows * np.float32(pixel_scale) if pixel_scale != 1 else rows
     if images.ndim < 2 or images.shape[0] == 0:
         raise ValueError(f"images must be N >= 1 images, (N, D) or (N, rows, cols[, 1]); got shape {images.shape}")
     if images.dtype == np.uint8:
@@ -207,17 +219,19 @@ class Split:
     @property
     def fingerprint(self):
         """The data's fingerprint with the pixel scale: what a search's results were measured on."""
-        return f"{self.raw.fingerprint}:pixel_scale={self.preprocessing.pixel_scale:g}"
+        p = self.preprocessing
+        return f"{self.raw.fingerprint}:pixel_scale={p.pixel_scale:g}" + (":deskew" if p.deskew else "")
 
 
-def prepare(raw, pixel_scale):
-    """A :class:`Split` of ``raw`` (a :class:`RawData`) on ``pixel_scale``: the seed's preprocessing."""
-    preprocessing, X_train = Preprocessing.fit(raw.X_train, pixel_scale)
+def prepare(raw, pixel_scale, deskew=False):
+    """A :class:`Split` of ``raw`` (a :class:`RawData`) on ``pixel_scale``: the seed's preprocessing,
+    after deskewing every image when ``deskew`` is set."""
+    preprocessing, X_train = Preprocessing.fit(raw.X_train, pixel_scale, deskew)
     return Split(X_train, raw.y_train, preprocessing.transform(raw.X_val), raw.y_val, preprocessing,
                  TestSet(raw.X_test, raw.y_test, preprocessing), raw)
 
 
-def load_split(data_dir=None, *, pixel_scale, validation_size=5000, verify=True, verbose=True):
+def load_split(data_dir=None, *, pixel_scale, deskew=False, validation_size=5000, verify=True, verbose=True):
     """:func:`load_raw` then :func:`prepare`: MNIST ready for a net on ``pixel_scale``."""
     return prepare(load_raw(data_dir, validation_size=validation_size, verify=verify, verbose=verbose),
-                   pixel_scale)
+                   pixel_scale, deskew)

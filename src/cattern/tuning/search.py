@@ -102,11 +102,20 @@ def check_configs(configs):
 
 def pixel_scale_of(configs):
     """The one pixel scale the configs train on; a search trains on one data set."""
-    scales = {config["pixel_scale"] for config in configs}
-    if len(scales) > 1:
-        raise ValueError(f"the configs train on pixel scales {sorted(scales)}, but a search trains on one "
-                         "data set; search each --pixel-scale on its own")
-    return scales.pop()
+    return _shared(configs, "pixel_scale", "pixel scales")
+
+
+def deskew_of(configs):
+    """Whether the configs train on deskewed digits: all do or none do, for the same reason."""
+    return _shared(configs, "deskew", "deskew settings")
+
+
+def _shared(configs, key, what):
+    values = {config[key] for config in configs}
+    if len(values) > 1:
+        raise ValueError(f"the configs train on {what} {sorted(values)}, but a search trains on one "
+                         f"data set; search each --{key.replace('_', '-')} on its own")
+    return values.pop()
 
 
 # ----------------------------------------------------------------------

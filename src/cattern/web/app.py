@@ -29,6 +29,7 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from cattern.data.deskew import deskew_rows
 from cattern.diagnosis import diagnose, signals_of
 from cattern.preprocess import mnist_style
 from cattern.web import explain
@@ -224,11 +225,13 @@ def create_app(saved, digits=None, *, allowed_hosts=LOOPBACK_HOSTS, digits_note=
         # The same function `cattern evaluate` predicts with.
         probabilities = saved.predict_proba(x[None, :])[0]      # (1, 784) -> (C,)
         predicted = int(np.argmax(probabilities))
+        # The digit as the net sees it: sheared upright if it was trained on deskewed digits.
+        seen = deskew_rows(x[None, :])[0] if saved.preprocessing.deskew else x
         return JSONResponse({
             "source": kind,
             "prediction": predicted,
             "probabilities": [float(p) for p in probabilities],
-            "input": np.round(x.astype(np.float64), 4).tolist(),
+            "input": np.round(seen.astype(np.float64), 4).tolist(),
             "units": explain.top_units(saved, x, predicted),
         })
 

@@ -3,7 +3,8 @@
 With D = 784 input pixels, H hidden units and C = 10 classes, the first layer
 of a saved network (TwoLayerNet, or the first layer of a deeper one) is
 ``W1`` (D, H), ``b1`` (H,). For one input digit x (D,), with the training
-set's mean image subtracted as the model was trained::
+set's mean image subtracted as the model was trained (and x deskewed first,
+if it was trained on deskewed digits)::
 
     hidden = relu((x * pixel_scale - mean_image) @ W1 + b1)      # (H,)
 
