@@ -78,8 +78,10 @@ def log_softmax(scores):
 
 
 def net_key(cfg):
-    """A name for one net's config: 16 hex digits of a hash of its fields."""
-    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    """A name for one net's config: 16 hex digits of a hash of its fields (``deskew`` left
+    out while it is off, so the nets kept before it existed keep their names)."""
+    fields = {k: v for k, v in cfg.to_dict().items() if not (k == "deskew" and v is False)}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def train_net(cfg, split, time_limit, nets_dir):

@@ -459,12 +459,14 @@ def test_run_keys_are_stable_and_budget_aware():
 def test_fields_added_later_leave_earlier_keys_and_seeds_alone():
     from cattern.tuning.results import train_seed
 
-    # The seed's default net, as searches logged it before label smoothing and ensembles.
+    # The seed's default net, as searches logged it before label smoothing, ensembles and deskewing.
     config = resolve({"hidden_size": 50})
     assert config["label_smoothing"] == 0.0 and config["ensemble"] == 1 and config["ensemble_jobs"] == 1
+    assert config["deskew"] is False
     assert run_key(config, 0) == "e70963f3a9b338be" and train_seed(config, 0) == 1232938188
     smoothed = resolve({"model": "fc", "hidden_size": 50, "label_smoothing": 0.1})
     assert run_key(smoothed, 0) != run_key({**smoothed, "label_smoothing": 0.0}, 0)
+    assert run_key({**config, "deskew": True}, 0) != run_key(config, 0)
 
 
 def test_a_search_refuses_ensembles():

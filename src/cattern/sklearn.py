@@ -35,12 +35,12 @@ from cattern.experiment import ExperimentConfig, build_trainer
 
 # ExperimentConfig fields that are not hyperparameters of the estimator, and why:
 # the seed is random_state; fit has no validation set to stop early on or to
-# choose the best epoch by, nor a test set; augmentation moves images, and X
-# is any features; Ctrl-C stops a fit as it stops any scikit-learn estimator; an
+# choose the best epoch by, nor a test set; augmentation and deskewing move
+# images, and X is any features; Ctrl-C stops a fit as it stops any scikit-learn estimator; an
 # ensemble of estimators is scikit-learn's own VotingClassifier (whose n_jobs
 # trains them at once).
 NOT_PARAMETERS = ("seed", "final_test", "patience", "restore_best", "catch_interrupt", "augment_shift",
-                  "augment_rotation", "augment_scale", "elastic_alpha", "elastic_sigma", "ensemble",
+                  "augment_rotation", "augment_scale", "elastic_alpha", "elastic_sigma", "deskew", "ensemble",
                   "ensemble_jobs")
 # The estimator's own defaults, where ExperimentConfig's (the seed's) do not train
 # on small or standardized data (see the class docstring).

@@ -99,7 +99,7 @@ def options_of(config):
 # Fields added to ExperimentConfig after searches were first logged: left out of a
 # run's identity while they hold their defaults, so that the keys and training
 # seeds of the runs logged before them stay the same.
-LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1, "ensemble_jobs": 1}
+LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1, "ensemble_jobs": 1, "deskew": False}
 
 
 def _identity(config):
