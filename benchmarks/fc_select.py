@@ -78,9 +78,11 @@ def log_softmax(scores):
 
 
 def net_key(cfg):
-    """A name for one net's config: 16 hex digits of a hash of its fields (``deskew`` left
-    out while it is off, so the nets kept before it existed keep their names)."""
-    fields = {k: v for k, v in cfg.to_dict().items() if not (k == "deskew" and v is False)}
+    """A name for one net's config: 16 hex digits of a hash of its fields (``deskew`` and
+    ``train_on_validation`` left out while they are off, so the nets kept before they
+    existed keep their names)."""
+    fields = {k: v for k, v in cfg.to_dict().items()
+              if not (k in ("deskew", "train_on_validation") and v is False)}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -131,6 +133,9 @@ def main():
     args = p.parse_args()
 
     cfg = config_from_args(args, get_preset(args.preset))  # checked before the data is read
+    if cfg.train_on_validation:
+        p.error("--train-on-validation true: a selection run is judged on the validation images, so it "
+                "cannot train on them; select without it, then train with cattern train")
     split = load_split(MNIST_DIR, pixel_scale=cfg.pixel_scale, deskew=cfg.deskew, verbose=False)
     split.test = None  # selection never sees the test images
     if args.epochs is not None:

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from cattern.atomic import write_json
+from cattern.experiment import ExperimentConfig
 from cattern.presets import get_preset
 
 HERE = Path(__file__).resolve().parent
@@ -39,7 +40,12 @@ def run_one(preset, seed, out, data_dir):
     config = json.loads(json.dumps(dataclasses.replace(get_preset(preset), seed=seed).to_dict()))
     if done.is_file():
         summary = json.loads(done.read_text())
-        if (summary.get("preset"), summary.get("seed"), summary.get("best_hyperparameters")) == (preset, seed, config):
+        # Through from_dict, so a run saved before a field was added (it holds that field's default) still counts.
+        try:
+            saved = ExperimentConfig.from_dict(summary.get("best_hyperparameters")).to_dict()
+        except (TypeError, ValueError):  # not a config this cattern reads: train again
+            saved = None
+        if (summary.get("preset"), summary.get("seed"), saved) == (preset, seed, config):
             print(f"{out}: finished run of {preset}, seed {seed}, read", flush=True)
             return summary
     command = [sys.executable, "-c", "import sys; from cattern.cli import main; sys.exit(main())",

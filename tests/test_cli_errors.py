@@ -75,6 +75,10 @@ def assert_clean_failure(status, lines):
     (["tune", "--pixel-scale", "1", "255"], "search each --pixel-scale on its own"),
     (["tune", "--deskew", "true", "false"], "search each --deskew on its own"),
     (["train", "--deskew", "maybe"], "argument --deskew: expected true or false, got 'maybe'"),
+    (["train", "--preset", "fc-deskew", "--train-on-validation", "true"],
+     "--train-on-validation=True trains on the validation images, leaving none to choose an epoch by: "
+     "set --restore-best=False and --patience=0"),
+    (["tune", "--train-on-validation", "true"], "--train-on-validation=True: a search ranks configs"),
     (["serve", "--port", "70000"], "argument --port: expected a whole number from 0 to 65535"),
     (["serve", "--host", "256.1.1.1", "--no-open"], "--host '256.1.1.1' is not an address"),
     (["evaluate", "missing.npz"], "no model file at missing.npz"),

@@ -9,6 +9,7 @@ import dataclasses
 
 import cattern.cli.train as cli_train
 from cattern.cli import main
+from cattern.presets import PRESETS
 from synthetic_data import raw, write_mnist_dir
 
 
@@ -104,8 +105,7 @@ def test_without_final_test_the_test_set_is_never_read(guarded_cli):
     assert all(guard.early == [] and guard.uses == 0 for guard in guards)
 
 
-@pytest.mark.parametrize("preset", ["two-layer-best", "two-layer-fast", "fc-best", "fc-fast", "fc-ensemble",
-                                    "fc-deskew"])
+@pytest.mark.parametrize("preset", [name for name, cfg in PRESETS.items() if cfg.final_test])
 def test_the_presets_run_under_the_guard(guarded_cli, preset):
     out, guards = guarded_cli
     # The preset as it is, shrunk only in size and length to fit a test.

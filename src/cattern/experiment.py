@@ -129,6 +129,9 @@ class ExperimentConfig:
     elastic_sigma: float = _option(4.0, "augmentation: smoothness of elastic distortion, in pixels")
     final_test: bool = _option(False, "cattern train: after training, use the test set once on the "
                                       "final model and record its accuracy in summary.json")
+    train_on_validation: bool = _option(False, "cattern train: train on the validation images too, the last "
+                                               "step of a recipe chosen on them; no validation accuracy is "
+                                               "then measured, so restore_best and patience must be off")
 
     def __post_init__(self):
         self._check_types()
@@ -140,6 +143,10 @@ class ExperimentConfig:
         if self.std is not None and not (check_nonnegative("std", self.std) > 0 or self.model == "two_layer"):
             raise ValueError("std must be > 0 for an fc net (or left out for He initialization); got 0")
         check_pixel_scale(self.pixel_scale)
+        if self.train_on_validation and (self.restore_best or self.patience):
+            # Both choose an epoch by validation accuracy, which a net trained on those images cannot have.
+            raise ValueError("train_on_validation=True trains on the validation images, leaving none to choose "
+                             "an epoch by: set restore_best=False and patience=0, or train_on_validation=False")
         self._check_model_options()
         self.train_config()  # the trainer's own checks: rates, sizes, the rule and schedule names
         self.augmenter(None)  # the augmenter's own checks
@@ -367,7 +374,7 @@ def trained_config(cfg, model):
 def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
     """The :class:`~cattern.trainer.Trainer` that :func:`train_model` fits: a new model and its config.
 
-    X (N, D), y (N,) and y_val size the model: D from X, C = max(y, y_val) + 1
+    X (N, D), y (N,) and y_val (or None) size the model: D from X, C = max(y, y_val) + 1
     (at least 2). See :func:`train_model` for the other arguments.
     """
     if cfg.ensemble != 1:
@@ -377,7 +384,7 @@ def build_trainer(cfg, X, y, y_val, callbacks=(), mean_image=None):
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be (N, D) rows; got shape {X.shape}. Reshape images with X.reshape(len(X), -1)")
-    num_classes = max(2, int(np.max(y)) + 1, int(np.max(y_val)) + 1)
+    num_classes = max(2, int(np.max(y)) + 1, 0 if y_val is None else int(np.max(y_val)) + 1)
     model = build_model(cfg, X.shape[1], num_classes)
     train_config = cfg.train_config()
     if cfg.augmenter(None) is not None:
@@ -404,7 +411,8 @@ def train_model(cfg, X, y, X_val, y_val, callbacks=(), mean_image=None):
     Inputs:
     - cfg: an :class:`ExperimentConfig`
     - X: (N, D) training inputs (already preprocessed); y: (N,) labels in [0, C)
-    - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels
+    - X_val: (N_val, D) validation inputs; y_val: (N_val,) labels; both None
+      when there are none (``cfg.train_on_validation``: they are in X)
     - callbacks: :class:`~cattern.trainer.Callback` objects (progress bars...),
       or a function ``callbacks(k)`` giving net k's: an ensemble's nets then
       each get their own (a :class:`~cattern.diagnosis.TrainingDoctor`

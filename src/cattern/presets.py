@@ -45,8 +45,9 @@ PRESETS = {
 # seconds). ``final_test`` makes ``cattern train`` use the test set once, after
 # training, and record it in summary.json; ``restore_best`` ends on the epoch of
 # best validation accuracy. 430 steps of 128 images make one epoch of the
-# 55,000 training images.
+# 55,000 training images; 469 one of all 60,000 (train_on_validation).
 _EPOCH = 430
+_EPOCH_ALL = 469
 _FC_RUN = ExperimentConfig(model="fc", dtype="float32", pixel_scale=1.0, sampling="epochs", batch_size=128,
                            update_rule="sgd_nesterov", momentum=0.9, reg=0.0, lr_schedule="cosine", restore_best=True,
                            catch_interrupt=True, final_test=True, seed=0)
@@ -68,6 +69,13 @@ PRESETS["two-layer-fast"] = replace(_FC_RUN, hidden_size=1024, dropout=0.3, augm
 PRESETS["two-layer-best"] = replace(PRESETS["two-layer-fast"], dropout=0.2, augment_shift=1,
                                     augment_rotation=15.0, augment_scale=0.15, elastic_alpha=36.0,
                                     elastic_sigma=6.0, num_iters=100 * _EPOCH)
+# Issue #15: two-layer-best on deskewed digits (cattern.data.deskew), as
+# fc-deskew is fc-best on them. Selection, validation only, by a rule written
+# down before the runs (README, "The best fully-connected nets"): the last 20
+# epochs of seeds 0-2 average 0.99484 (0.99495, 0.99504, 0.99454; best 0.9954,
+# 0.9952, 0.9950), against two-layer-best's 0.99426 (best 0.9944) and the
+# rule's 0.99446.
+PRESETS["two-layer-deskew"] = replace(PRESETS["two-layer-best"], deskew=True)
 # Any fully-connected net, in about 8 minutes: two hidden layers of 1024 with
 # batch normalization and dropout, trained on digits moved by up to 1 pixel,
 # turned by up to 10 degrees, scaled by up to 10 % and elastically distorted
@@ -99,6 +107,14 @@ PRESETS["fc-best"] = replace(PRESETS["fc-fast"], augment_rotation=15.0, augment_
 # seeds 0-2 0.9966-0.9968, their last 20 epochs 0.99601 on average against
 # fc-best's 0.99551, log-losses 0.0129-0.0141 against 0.0164-0.0185.
 PRESETS["fc-deskew"] = replace(PRESETS["fc-best"], deskew=True)
+# Issue #15: fc-deskew's recipe, chosen on the validation images, trained at
+# last on them too: all 60,000 training images for 150 epochs,
+# ending on the last epoch (no held-out images remain to choose one by). It
+# has no validation figure; the decision to train it, and to report its test
+# figure whatever it is, was written down before it ran (README, "The best
+# fully-connected nets").
+PRESETS["fc-deskew-all"] = replace(PRESETS["fc-deskew"], train_on_validation=True, restore_best=False,
+                                   num_iters=150 * _EPOCH_ALL)
 # Issue #15: two fc-best nets averaged (the mean of their log-probabilities),
 # trained side by side, one BLAS thread each, in about the 30 minutes one net
 # on both cores would take for 225 epochs. Selection, validation only: every

@@ -34,14 +34,14 @@ from cattern.callbacks import PrintLoss
 from cattern.experiment import ExperimentConfig, build_trainer
 
 # ExperimentConfig fields that are not hyperparameters of the estimator, and why:
-# the seed is random_state; fit has no validation set to stop early on or to
-# choose the best epoch by, nor a test set; augmentation and deskewing move
-# images, and X is any features; Ctrl-C stops a fit as it stops any scikit-learn estimator; an
-# ensemble of estimators is scikit-learn's own VotingClassifier (whose n_jobs
-# trains them at once).
+# the seed is random_state; fit has no validation set to stop early on, to
+# choose the best epoch by or to train on too, nor a test set; augmentation and
+# deskewing move images, and X is any features; Ctrl-C stops a fit as it stops
+# any scikit-learn estimator; an ensemble of estimators is scikit-learn's own
+# VotingClassifier (whose n_jobs trains them at once).
 NOT_PARAMETERS = ("seed", "final_test", "patience", "restore_best", "catch_interrupt", "augment_shift",
                   "augment_rotation", "augment_scale", "elastic_alpha", "elastic_sigma", "deskew", "ensemble",
-                  "ensemble_jobs")
+                  "ensemble_jobs", "train_on_validation")
 # The estimator's own defaults, where ExperimentConfig's (the seed's) do not train
 # on small or standardized data (see the class docstring).
 DEFAULTS = {"hidden_size": 100, "std": 1e-2, "learning_rate": 0.1, "num_iters": 1000, "momentum": 0.9,

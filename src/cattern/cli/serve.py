@@ -48,7 +48,7 @@ def train_quick(raw, preset=QUICK_PRESET):
     from cattern.presets import get_preset
 
     cfg = get_preset(preset)
-    split = prepare(raw, cfg.pixel_scale, cfg.deskew)
+    split = prepare(raw, cfg.pixel_scale, cfg.deskew, cfg.train_on_validation)
     model, history = train_model(cfg, split.X_train, split.y_train, split.X_val, split.y_val,
                                  callbacks=[TrainingDoctor(split.X_train, split.y_train),
                                             ProgressBar(desc="training a small net")])

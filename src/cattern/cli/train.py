@@ -26,9 +26,11 @@ def add_parser(subparsers):
                     "each epoch. Writes DIR/model.npz (the net, its config, its preprocessing and the "
                     "history), DIR/curves.png and DIR/summary.json, all at once when training ends. "
                     "The test set is not touched, unless the config says --final-test true (the "
-                    "presets two-layer-best, two-layer-fast, fc-best, fc-fast and fc-ensemble do): then it is used "
-                    "once, after training, on the final model. Otherwise evaluate the model you "
-                    "choose with `cattern evaluate DIR/model.npz`.",
+                    f"presets {', '.join(name for name, cfg in PRESETS.items() if cfg.final_test)} do): "
+                    "then it is used once, after training, on the final model. Otherwise evaluate the "
+                    "model you choose with `cattern evaluate DIR/model.npz`. With --train-on-validation "
+                    "true the validation images are trained on too, and no validation accuracy is "
+                    "measured.",
     )
     parser.add_argument("--preset", default="default", metavar="NAME",
                         help=f"start from a named config, one of {', '.join(sorted(PRESETS))}; "
@@ -45,7 +47,8 @@ def run(args):
     """Train as the options say and print the doctor's diagnosis; returns the exit status."""
     start = time.perf_counter()
     cfg = config_from_args(args, get_preset(args.preset))  # every option checked before any work
-    split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale, cfg.deskew)
+    split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale, cfg.deskew,
+                    cfg.train_on_validation)
     train_start = time.perf_counter()
 
     def callbacks(k):
@@ -64,7 +67,8 @@ def run(args):
         signals = {"members": [h["doctor"] for h in histories]}
         final_loss = [h["loss_history"][-1] for h in histories]
     findings = diagnose(signals, cfg)
-    val_acc = float((model.predict(split.X_val) == split.y_val).mean())
+    # None when the net trained on the validation images: an accuracy on them would measure nothing.
+    val_acc = None if split.X_val is None else float((model.predict(split.X_val) == split.y_val).mean())
     # Once, after training and selection (early stopping, best epoch) are over.
     test_acc = split.test.accuracy(model) if cfg.final_test else None
     summary = {
@@ -79,8 +83,8 @@ def run(args):
         "seed": cfg.seed,
         "config": cfg.to_dict(),
         "preset": args.preset,
-        "data": {"source": split.raw.source, "validation_size": len(split.y_val),
-                 "fingerprint": split.fingerprint},
+        "data": {"source": split.raw.source, "validation_size": len(split.raw.y_val),
+                 "train_size": len(split.y_train), "fingerprint": split.fingerprint},
         "final_loss": final_loss,
         "findings": [finding.to_dict() for finding in findings],
         "signals": signals,
@@ -98,5 +102,7 @@ def run(args):
     if test_acc is not None:
         print(f"test accuracy {test_acc:.4f} (the test set's one use)")
     out = args.out.rstrip("/")
-    print(f"validation accuracy {val_acc:.4f}; wrote {out}/model.npz, {out}/curves.png, {out}/summary.json")
+    measured = ("no validation accuracy (the net trained on those images)" if val_acc is None
+                else f"validation accuracy {val_acc:.4f}")
+    print(f"{measured}; wrote {out}/model.npz, {out}/curves.png, {out}/summary.json")
     return 0

@@ -10,7 +10,9 @@ Every subcommand, the lab, the notebook and the web page get their data here:
   images, and stored in every model file (:mod:`cattern.model_io`);
 - :func:`prepare` makes a :class:`Split`: training and validation rows ready
   for a net, and the test set held back in a :class:`TestSet`, which allows
-  one use; :func:`load_split` is both steps at once.
+  one use; :func:`load_split` is both steps at once. For the final run of a
+  recipe chosen on validation, ``train_on_validation`` puts the validation
+  images into the training rows, and leaves none to validate on.
 
 The pixel scale is the value of a white pixel in what the net sees: 1.0 for
 pixels in [0, 1], 255.0 for the raw 0..255 the seed's notebook trained on
@@ -202,7 +204,9 @@ class Split:
     """Training and validation rows ready for a net, and the test set held back.
 
     - X_train: (N, D) float32, preprocessed; y_train: (N,) int64
-    - X_val: (N_val, D) float32, preprocessed; y_val: (N_val,) int64
+    - X_val: (N_val, D) float32, preprocessed; y_val: (N_val,) int64; both
+      None when the validation images are among the training rows
+      (``prepare(..., train_on_validation=True)``)
     - preprocessing: the :class:`Preprocessing` fit on the training images
     - test: the :class:`TestSet`, preprocessed only when it is used
     - raw: the :class:`RawData` the split was made from
@@ -220,18 +224,31 @@ class Split:
     def fingerprint(self):
         """The data's fingerprint with the pixel scale: what a search's results were measured on."""
         p = self.preprocessing
-        return f"{self.raw.fingerprint}:pixel_scale={p.pixel_scale:g}" + (":deskew" if p.deskew else "")
+        return (f"{self.raw.fingerprint}:pixel_scale={p.pixel_scale:g}" + (":deskew" if p.deskew else "")
+                + (":train_on_validation" if self.X_val is None else ""))
 
 
-def prepare(raw, pixel_scale, deskew=False):
+def prepare(raw, pixel_scale, deskew=False, train_on_validation=False):
     """A :class:`Split` of ``raw`` (a :class:`RawData`) on ``pixel_scale``: the seed's preprocessing,
-    after deskewing every image when ``deskew`` is set."""
+    after deskewing every image when ``deskew`` is set.
+
+    With ``train_on_validation`` the training rows are all the training file's
+    images in its order, the validation images first (the mean image is
+    theirs), and the split has no validation rows: the recipe was chosen on
+    them already.
+    """
+    if train_on_validation:
+        images = np.concatenate([raw.X_val, raw.X_train])
+        labels = np.concatenate([raw.y_val, raw.y_train])
+        preprocessing, X_train = Preprocessing.fit(images, pixel_scale, deskew)
+        return Split(X_train, labels, None, None, preprocessing, TestSet(raw.X_test, raw.y_test, preprocessing), raw)
     preprocessing, X_train = Preprocessing.fit(raw.X_train, pixel_scale, deskew)
     return Split(X_train, raw.y_train, preprocessing.transform(raw.X_val), raw.y_val, preprocessing,
                  TestSet(raw.X_test, raw.y_test, preprocessing), raw)
 
 
-def load_split(data_dir=None, *, pixel_scale, deskew=False, validation_size=5000, verify=True, verbose=True):
+def load_split(data_dir=None, *, pixel_scale, deskew=False, train_on_validation=False, validation_size=5000,
+               verify=True, verbose=True):
     """:func:`load_raw` then :func:`prepare`: MNIST ready for a net on ``pixel_scale``."""
     return prepare(load_raw(data_dir, validation_size=validation_size, verify=verify, verbose=verbose),
-                   pixel_scale, deskew)
+                   pixel_scale, deskew, train_on_validation)

@@ -79,6 +79,10 @@ def resolve(config):
     if cfg.ensemble != 1:
         raise ValueError(f"ensemble={cfg.ensemble}: a search trains and ranks single nets; search the net, "
                          f"then train an ensemble of the best with cattern train --ensemble")
+    if cfg.train_on_validation:
+        raise ValueError("train_on_validation=True: a search ranks configs by their validation accuracy, "
+                         "which a net trained on the validation images cannot have; search without it, "
+                         "then train the best with cattern train --train-on-validation true")
     if cfg.ensemble_jobs != 1:
         raise ValueError(f"ensemble_jobs={cfg.ensemble_jobs}: a search trains single nets; to train "
                          f"several at once, give the search workers (--n-jobs)")
@@ -99,7 +103,8 @@ def options_of(config):
 # Fields added to ExperimentConfig after searches were first logged: left out of a
 # run's identity while they hold their defaults, so that the keys and training
 # seeds of the runs logged before them stay the same.
-LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1, "ensemble_jobs": 1, "deskew": False}
+LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1, "ensemble_jobs": 1, "deskew": False,
+                "train_on_validation": False}
 
 
 def _identity(config):

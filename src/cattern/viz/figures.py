@@ -92,7 +92,8 @@ def curves_figure(histories, labels=None):
     acc_ax = fig.add_subplot(2, 1, 2)
     for history, (_, train_label, val_label) in zip(histories, labels):
         acc_ax.plot(history["train_acc_history"], label=train_label)
-        acc_ax.plot(history["val_acc_history"], label=val_label)
+        if history["val_acc_history"]:  # none for a net trained on the validation images
+            acc_ax.plot(history["val_acc_history"], label=val_label)
     acc_ax.set_title("Classification accuracy history")
     acc_ax.legend()
     acc_ax.set_xlabel("Epoch")
