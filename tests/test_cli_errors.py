@@ -211,6 +211,15 @@ def alive(pid):
         return False
 
 
+def cpu_seconds(pid):
+    """The CPU time ``pid`` has used (user + system), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find a process's children")
 def test_killing_the_search_with_kill_9_ends_its_workers(data_dir, tmp_path):
     # Runs long enough to be killed mid-training, on 2 loky workers.
@@ -228,7 +237,10 @@ def test_killing_the_search_with_kill_9_ends_its_workers(data_dir, tmp_path):
             workers = [pid for pid in children(proc.pid)
                        if "LokyProcess" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
         assert len(workers) == 2, "the search never started its 2 workers"
-        time.sleep(2)  # training now
+        # Training now, past their imports: a worker starting up on a loaded machine takes
+        # seconds to reach its first run, and a fixed sleep would kill the search before.
+        while time.monotonic() < deadline + 60 and min(cpu_seconds(pid) for pid in workers) < 4:
+            time.sleep(0.5)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 10
