@@ -220,6 +220,26 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14, 15
 
 
+def test_a_worker_whose_search_died_before_its_first_task_ends_itself():
+    # A worker still starting up when the search is killed takes its first task with a
+    # new parent (init): it must know its parent's pid from the search, not from getppid().
+    watched = ("import sys, time; from cattern.tuning.executors import _watch_parent; "
+               "_watch_parent(int(sys.argv[1]), period=0.05); time.sleep(30)")
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()
+    orphan = subprocess.Popen([sys.executable, "-c", watched, str(gone.pid)])
+    child = subprocess.Popen([sys.executable, "-c", watched, str(os.getpid())])
+    try:
+        assert orphan.wait(timeout=20) == 1  # its search is gone: it ends itself
+        time.sleep(0.5)
+        assert child.poll() is None  # its search (this process) lives: it trains on
+    finally:
+        for proc in (orphan, child):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find a process's children")
 def test_killing_the_search_with_kill_9_ends_its_workers(data_dir, tmp_path):
     # Runs long enough to be killed mid-training, on 2 loky workers.

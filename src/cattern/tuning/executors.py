@@ -55,18 +55,18 @@ def map_tasks(fn, tasks, data, *, n_jobs, backend="loky", scheduler=None, blas_t
         cores = os.cpu_count() or 1
         workers = max(1, cores // blas_threads) if n_jobs == -1 else n_jobs
         context, client = parallel_config(backend="loky", n_jobs=min(workers, len(tasks))), None
-        run = _in_loky_worker
+        run, watch = _in_loky_worker, {"parent": os.getpid()}  # the workers' parent: this process
     else:
         client = _dask_client_class()(scheduler, set_as_default=False)
         # Scatter the data to every worker once, not with each task.
         context = parallel_config(backend="dask", n_jobs=n_jobs, client=client, scatter=list(data))
-        run = _tagged
+        run, watch = _tagged, {}
     try:
         with context:
             # Each task runs for seconds: dispatch them one by one, in order,
             # and take results as they finish.
             results = Parallel(batch_size=1, return_as="generator_unordered")(
-                delayed(run)(index, fn, task, *data, blas_threads=blas_threads)
+                delayed(run)(index, fn, task, *data, blas_threads=blas_threads, **watch)
                 for index, task in enumerate(tasks))
             yield from results
     finally:
@@ -89,28 +89,32 @@ def _tagged(index, fn, task, *data, blas_threads):
     return index, fn(task, tuple(data), blas_threads)
 
 
-def _in_loky_worker(index, fn, task, *data, blas_threads):
-    """:func:`_tagged`, in a loky worker that ends itself when the search's process dies."""
-    _watch_parent()
+def _in_loky_worker(index, fn, task, *data, blas_threads, parent):
+    """:func:`_tagged`, in a loky worker that ends itself when the search's process
+    (pid ``parent``) dies."""
+    _watch_parent(parent)
     return _tagged(index, fn, task, *data, blas_threads=blas_threads)
 
 
 _watched = False
 
 
-def _watch_parent(period=1.0):
-    """Start, once per process, a thread that exits the process when its parent is gone.
+def _watch_parent(parent, period=1.0):
+    """Start, once per process, a thread that exits the process when its parent, pid
+    ``parent``, is gone.
 
     A process whose parent dies is handed to another (init, or a subreaper),
     so its parent pid changes: that is the sign, checked every ``period``
-    seconds. ``os._exit`` ends the process at once, mid-training; there is
-    no one left to report to.
+    seconds. The pid to expect comes from the search, not from
+    ``os.getppid()`` here: a worker still starting up when the search was
+    killed takes its first task after its parent is gone, and would take the
+    new parent for its own and train on for nobody. ``os._exit`` ends the
+    process at once, mid-training; there is no one left to report to.
     """
     global _watched
     if _watched:
         return
     _watched = True
-    parent = os.getppid()
 
     def watch():
         while os.getppid() == parent:
