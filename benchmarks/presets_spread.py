@@ -59,6 +59,10 @@ def run_one(preset, seed, out, data_dir):
 
 
 def spread(values):
+    """Mean, standard deviation and range of ``values``; None when a run has none (no
+    validation accuracy for a net trained on the validation images)."""
+    if any(value is None for value in values):
+        return None
     return {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
             "min": min(values), "max": max(values)}
 
