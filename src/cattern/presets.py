@@ -108,11 +108,12 @@ PRESETS["fc-best"] = replace(PRESETS["fc-fast"], augment_rotation=15.0, augment_
 # fc-best's 0.99551, log-losses 0.0129-0.0141 against 0.0164-0.0185.
 PRESETS["fc-deskew"] = replace(PRESETS["fc-best"], deskew=True)
 # Issue #15: fc-deskew's recipe, chosen on the validation images, trained at
-# last on them too: all 60,000 training images for 150 epochs,
-# ending on the last epoch (no held-out images remain to choose one by). It
-# has no validation figure; the decision to train it, and to report its test
-# figure whatever it is, was written down before it ran (README, "The best
-# fully-connected nets").
+# last on them too: all 60,000 training images for 150 epochs, ending on the
+# last epoch (no held-out images remain to choose one by). It has no
+# validation figure; the decision to train it, and to report its test figure
+# whatever it is, was written down before it ran (README, "The best
+# fully-connected nets"). The 5,000 more digits did not move the test set:
+# 3 seeds 0.9946 +- 0.0003 against fc-deskew's 0.9948 +- 0.0005.
 PRESETS["fc-deskew-all"] = replace(PRESETS["fc-deskew"], train_on_validation=True, restore_best=False,
                                    num_iters=150 * _EPOCH_ALL)
 # Issue #15: two fc-best nets averaged (the mean of their log-probabilities),

@@ -237,14 +237,12 @@ def prepare(raw, pixel_scale, deskew=False, train_on_validation=False):
     theirs), and the split has no validation rows: the recipe was chosen on
     them already.
     """
+    images, labels = raw.X_train, raw.y_train
     if train_on_validation:
-        images = np.concatenate([raw.X_val, raw.X_train])
-        labels = np.concatenate([raw.y_val, raw.y_train])
-        preprocessing, X_train = Preprocessing.fit(images, pixel_scale, deskew)
-        return Split(X_train, labels, None, None, preprocessing, TestSet(raw.X_test, raw.y_test, preprocessing), raw)
-    preprocessing, X_train = Preprocessing.fit(raw.X_train, pixel_scale, deskew)
-    return Split(X_train, raw.y_train, preprocessing.transform(raw.X_val), raw.y_val, preprocessing,
-                 TestSet(raw.X_test, raw.y_test, preprocessing), raw)
+        images, labels = np.concatenate([raw.X_val, images]), np.concatenate([raw.y_val, labels])
+    preprocessing, X_train = Preprocessing.fit(images, pixel_scale, deskew)
+    X_val, y_val = (None, None) if train_on_validation else (preprocessing.transform(raw.X_val), raw.y_val)
+    return Split(X_train, labels, X_val, y_val, preprocessing, TestSet(raw.X_test, raw.y_test, preprocessing), raw)
 
 
 def load_split(data_dir=None, *, pixel_scale, deskew=False, train_on_validation=False, validation_size=5000,
