@@ -60,6 +60,7 @@ def test_half_pixel_shift_averages_neighbours():
 @pytest.mark.parametrize("aug", [
     Augmenter(max_shift=2),
     Augmenter(max_shift=1, max_rotation=10, max_scale=0.1),
+    Augmenter(max_shift=1, max_rotation=10, max_scale=0.1, scale_each_axis=True),
     Augmenter(max_shift=1, elastic_alpha=34, elastic_sigma=4),
 ])
 def test_shapes_dtype_and_seeded_reproducibility(aug):
@@ -94,11 +95,54 @@ def test_shifts_cover_the_range():
     assert set(rows - 14) == {-2, -1, 0, 1, 2} and set(cols - 14) == {-2, -1, 0, 1, 2}
 
 
+def _spreads(images):
+    """Each image's intensity-weighted standard deviation along rows and along columns: (N,), (N,)."""
+    rows, cols = np.mgrid[:28, :28]
+    mass = images.sum(axis=(1, 2))
+
+    def sd(coord):
+        mean = (images * coord).sum(axis=(1, 2)) / mass
+        return np.sqrt((images * (coord - mean[:, None, None]) ** 2).sum(axis=(1, 2)) / mass)
+
+    return sd(rows), sd(cols)
+
+
+@pytest.mark.parametrize("each_axis", [False, True])
+def test_scaling_stretches_both_axes_alike_or_each_apart(each_axis):
+    # A round, smooth blob (sd 3 pixels) at the centre: a scaling by sy down and sx across
+    # makes its spreads 3 sy and 3 sx, so their ratio is the aspect ratio the draw gave it.
+    rows, cols = np.mgrid[:28, :28]
+    blob = np.exp(-((rows - 13.5) ** 2 + (cols - 13.5) ** 2) / (2 * 3.0 ** 2)).astype(np.float32)
+    X = np.tile(blob.reshape(1, 784), (400, 1))
+    out = Augmenter(max_shift=0, max_scale=0.2, scale_each_axis=each_axis)(X, np.random.default_rng(3))
+    sd_rows, sd_cols = _spreads(out.reshape(400, 28, 28))
+    sd0 = _spreads(blob[None])[0][0]
+    # Each axis is scaled by a factor within [0.8, 1.2] (bilinear sampling widens a little).
+    for sd in (sd_rows, sd_cols):
+        assert 0.8 * 0.98 < (sd / sd0).min() and (sd / sd0).max() < 1.2 * 1.02
+        assert (sd / sd0).min() < 0.85 and (sd / sd0).max() > 1.15  # the range is used
+    aspect = sd_cols / sd_rows
+    if each_axis:
+        # Apart, the width ranges over the height: up to 1.2 / 0.8 = 1.5 either way.
+        assert aspect.min() < 0.8 and aspect.max() > 1.25 and aspect.max() < 1.5 * 1.02
+        assert abs(np.corrcoef(sd_rows, sd_cols)[0, 1]) < 0.2  # two independent draws
+    else:
+        np.testing.assert_allclose(aspect, 1.0, atol=0.01)  # one factor for both
+
+
+def test_scale_each_axis_needs_a_scaling():
+    from cattern.experiment import ExperimentConfig
+    with pytest.raises(ValueError, match="augment_scale_each_axis=True draws the two axes' scalings apart"):
+        ExperimentConfig(augment_scale_each_axis=True)
+    assert ExperimentConfig(augment_scale=0.1, augment_scale_each_axis=True).augmenter(None).scale_each_axis
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(max_shift=1.5), "max_shift must be a whole number"),
     (dict(max_rotation=-1), "max_rotation must be a finite number >= 0"),
     (dict(max_scale=1.0), "max_scale must be < 1"),
     (dict(elastic_sigma=0), "elastic_sigma must be > 0"),
+    (dict(max_scale=0.1, scale_each_axis="yes"), "scale_each_axis must be True or False"),
     (dict(offset=np.zeros(10)), r"offset must have shape \(784,\)"),
 ])
 def test_bad_options_are_refused(kwargs, match):

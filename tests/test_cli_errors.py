@@ -79,6 +79,9 @@ def assert_clean_failure(status, lines):
      "--train-on-validation=True trains on the validation images, leaving none to choose an epoch by: "
      "set --restore-best=False and --patience=0"),
     (["tune", "--train-on-validation", "true"], "--train-on-validation=True: a search ranks configs"),
+    (["train", "--augment-scale-each-axis", "true"],
+     "--augment-scale-each-axis=True draws the two axes' scalings apart, but --augment-scale=0.0 (no "
+     "scaling): give --augment-scale= a value above 0 too, or --augment-scale-each-axis=False"),
     (["serve", "--port", "70000"], "argument --port: expected a whole number from 0 to 65535"),
     (["serve", "--host", "256.1.1.1", "--no-open"], "--host '256.1.1.1' is not an address"),
     (["evaluate", "missing.npz"], "no model file at missing.npz"),
@@ -143,7 +146,8 @@ WORDS = st.sampled_from(["0", "1", "-1", "2.5", "nan", "inf", "1e999", "abc", ""
 OPTIONS = ["--hidden-size", "--learning-rate", "--learning-rate-decay", "--momentum", "--reg", "--num-iters",
            "--batch-size", "--std", "--dtype", "--model", "--dropout", "--normalization", "--hidden-dims",
            "--pixel-scale", "--update-rule", "--lr-schedule", "--warmup-epochs", "--restore-best",
-           "--augment-shift", "--max-norm", "--seed", "--validation-size"]
+           "--augment-shift", "--augment-scale", "--augment-scale-each-axis", "--max-norm", "--seed",
+           "--validation-size"]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -108,7 +108,8 @@ def affine_coordinates(matrices, shifts, shape):
     Output pixel p (row, col) samples the input at
     ``A @ (p - centre) + centre - shift``, with centre = ((rows-1)/2, (cols-1)/2):
     A = identity and shift = (dy, dx) is the translation of :func:`translate`;
-    A = R(-theta) / s rotates by theta and scales by s.
+    A = R(-theta) / s rotates by theta and scales by s; diag(1/sy, 1/sx) R(-theta)
+    scales the rows by sy and the columns by sx.
 
     Inputs:
     - matrices: (N, 2, 2) the inverse maps A, acting on (row, col)
@@ -227,7 +228,10 @@ class Augmenter:
     - if ``max_rotation`` > 0, a rotation by an angle uniform in
       [-max_rotation, max_rotation] degrees;
     - if ``max_scale`` > 0, a scaling by a factor uniform in
-      [1 - max_scale, 1 + max_scale];
+      [1 - max_scale, 1 + max_scale], the same for both axes; with
+      ``scale_each_axis``, a horizontal and a vertical factor drawn apart,
+      each uniform in that range (the digit's width then varies apart from
+      its height, its aspect ratio by up to (1 + s) / (1 - s));
     - if ``elastic_alpha`` > 0, an elastic distortion of strength
       ``elastic_alpha`` and smoothness ``elastic_sigma`` (pixels).
 
@@ -244,6 +248,7 @@ class Augmenter:
     max_shift: int = 2
     max_rotation: float = 0.0
     max_scale: float = 0.0
+    scale_each_axis: bool = False
     elastic_alpha: float = 0.0
     elastic_sigma: float = 4.0
     image_shape: tuple = (28, 28)
@@ -260,6 +265,8 @@ class Augmenter:
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+        if not isinstance(self.scale_each_axis, (bool, np.bool_)):
+            raise ValueError(f"scale_each_axis must be True or False; got {self.scale_each_axis!r}")
         if self.max_scale >= 1:
             raise ValueError(f"max_scale must be < 1 (a scale factor in [1 - s, 1 + s]); got {self.max_scale!r}")
         if not (np.isfinite(self.elastic_sigma) and self.elastic_sigma > 0):
@@ -297,11 +304,18 @@ class Augmenter:
             out = translate(images, shifts[:, 0], shifts[:, 1])
         else:
             theta = np.deg2rad(rng.uniform(-self.max_rotation, self.max_rotation, size=n))
-            scale = rng.uniform(1 - self.max_scale, 1 + self.max_scale, size=n)
-            cos, sin = np.cos(theta) / scale, np.sin(theta) / scale
-            # The inverse map R(-theta) / scale on (row, col): a positive theta turns the
-            # digit counter-clockwise as displayed (row axis pointing down).
-            A = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)  # (N, 2, 2)
+            # One factor per image for both axes, or (with scale_each_axis) a vertical and
+            # a horizontal one; the single draw is kept as it was, so runs without the
+            # option see the same random numbers as before it existed.
+            size = (n, 2) if self.scale_each_axis else (n, 1)
+            scale = rng.uniform(1 - self.max_scale, 1 + self.max_scale, size=size)  # (N, 2) or (N, 1)
+            sy, sx = scale[:, 0], scale[:, -1]
+            cos, sin = np.cos(theta), np.sin(theta)
+            # The inverse map diag(1/sy, 1/sx) R(-theta) on (row, col): undo the scaling
+            # after the rotation; a positive theta turns the digit counter-clockwise as
+            # displayed (row axis pointing down).
+            A = np.stack([np.stack([cos / sy, sin / sy], -1),
+                          np.stack([-sin / sx, cos / sx], -1)], -2)                 # (N, 2, 2)
             src_y, src_x = affine_coordinates(A, shifts, (rows, cols))
             if self.elastic_alpha > 0:
                 ddy, ddx = elastic_displacement(rng, n, (rows, cols), self.elastic_alpha, self.elastic_sigma)

@@ -125,6 +125,9 @@ class ExperimentConfig:
     augment_shift: int = _option(0, "augmentation: largest random translation, in whole pixels")
     augment_rotation: float = _option(0.0, "augmentation: largest random rotation, in degrees")
     augment_scale: float = _option(0.0, "augmentation: largest relative random scaling")
+    augment_scale_each_axis: bool = _option(False, "augmentation: draw the horizontal and vertical scale "
+                                                   "factors apart, so a digit's width varies apart from "
+                                                   "its height (false: one factor for both)")
     elastic_alpha: float = _option(0.0, "augmentation: strength of elastic distortion, in pixels (0: off)")
     elastic_sigma: float = _option(4.0, "augmentation: smoothness of elastic distortion, in pixels")
     final_test: bool = _option(False, "cattern train: after training, use the test set once on the "
@@ -147,6 +150,10 @@ class ExperimentConfig:
             # Both choose an epoch by validation accuracy, which a net trained on those images cannot have.
             raise ValueError("train_on_validation=True trains on the validation images, leaving none to choose "
                              "an epoch by: set restore_best=False and patience=0, or train_on_validation=False")
+        if self.augment_scale_each_axis and not self.augment_scale > 0:
+            raise ValueError("augment_scale_each_axis=True draws the two axes' scalings apart, but "
+                             f"augment_scale={self.augment_scale} (no scaling): give augment_scale= a value above 0 "
+                             "too, or augment_scale_each_axis=False")
         self._check_model_options()
         self.train_config()  # the trainer's own checks: rates, sizes, the rule and schedule names
         self.augmenter(None)  # the augmenter's own checks
@@ -259,7 +266,8 @@ class ExperimentConfig:
             raise ValueError(f"augmentation needs square images, but rows have {np.size(mean_image)} "
                              f"pixels; turn the augment_* options off for this data")
         return Augmenter(max_shift=self.augment_shift, max_rotation=self.augment_rotation,
-                         max_scale=self.augment_scale, elastic_alpha=self.elastic_alpha,
+                         max_scale=self.augment_scale, scale_each_axis=self.augment_scale_each_axis,
+                         elastic_alpha=self.elastic_alpha,
                          elastic_sigma=self.elastic_sigma, image_shape=(side, side), offset=mean_image)
 
     def to_dict(self):
