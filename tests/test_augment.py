@@ -130,6 +130,23 @@ def test_scaling_stretches_both_axes_alike_or_each_apart(each_axis):
         np.testing.assert_allclose(aspect, 1.0, atol=0.01)  # one factor for both
 
 
+def test_one_factor_scaling_draws_as_it_always_has():
+    # The presets' numbers depend on the order and shape of the draws: a shift pair, an
+    # angle, then ONE scale factor per image. Rebuilt here by hand from affine_coordinates,
+    # so a change that drew differently with scale_each_axis off would fail.
+    X = _digits(16).reshape(16, 784)
+    out = Augmenter(max_shift=1, max_rotation=15, max_scale=0.15)(X, np.random.default_rng(4))
+    rng = np.random.default_rng(4)
+    shifts = rng.integers(-1, 2, size=(16, 2))
+    theta = np.deg2rad(rng.uniform(-15, 15, size=16))
+    scale = rng.uniform(0.85, 1.15, size=16)
+    cos, sin = np.cos(theta) / scale, np.sin(theta) / scale
+    A = np.stack([np.stack([cos, sin], -1), np.stack([-sin, cos], -1)], -2)
+    src_y, src_x = affine_coordinates(A, shifts, (28, 28))
+    expected = sample_bilinear(X.reshape(16, 28, 28), src_y, src_x).reshape(16, 784)
+    np.testing.assert_array_equal(out, expected)
+
+
 def test_scale_each_axis_needs_a_scaling():
     from cattern.experiment import ExperimentConfig
     with pytest.raises(ValueError, match="augment_scale_each_axis=True draws the two axes' scalings apart"):
