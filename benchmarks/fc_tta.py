@@ -11,7 +11,10 @@ copies: whole-pixel shifts (the 4 or 8 neighbours) and small rotations. Given
 two or more files, it also prints the accuracy of the mean of the nets'
 log-probabilities (the rule of :class:`cattern.models.Ensemble`), for every
 pair and for all of them, each with its validation log-loss (the finer
-measure where the accuracies tie). For a model file holding an ensemble, also
+measure where the accuracies tie) and how many validation images every net
+of the group misses. Each file's net sees the validation images through its
+own preprocessing (pixel scale, mean image, deskewing), so nets that see the
+digits differently can be averaged too. For a model file holding an ensemble, also
 each of its nets alone and how many validation images all of them miss. Appends the figures as one line to
 benchmarks/results/fc_tta.jsonl. The test images are never loaded.
 """
@@ -105,12 +108,17 @@ def main():
         row["nets"][path] = figures
     if len(plains) >= 2:
         groups = list(itertools.combinations(plains, 2)) + ([tuple(plains)] if len(plains) > 2 else [])
+        # Averaging helps only where the nets err on different images: count, for each
+        # group, the validation images every net of it misses.
+        wrong = {p: set(np.flatnonzero(lp.argmax(1) != y).tolist()) for p, lp in plains.items()}
         row["averaged"] = [{"models": list(g), "val_accuracy": float(np.mean(
-            sum(plains[p] for p in g).argmax(1) == y)), "val_nll": nll(sum(plains[p] for p in g) / len(g), y)}
-            for g in groups]
+            sum(plains[p] for p in g).argmax(1) == y)), "val_nll": nll(sum(plains[p] for p in g) / len(g), y),
+            "errors": [len(wrong[p]) for p in g], "errors made by every one": len(set.intersection(
+                *(wrong[p] for p in g)))} for g in groups]
         for entry in row["averaged"]:
             print(f"mean of {' + '.join(entry['models'])}: {entry['val_accuracy']:.4f}, "
-                  f"log-loss {entry['val_nll']:.5f}")
+                  f"log-loss {entry['val_nll']:.5f}; errors {' / '.join(map(str, entry['errors']))}, "
+                  f"{entry['errors made by every one']} made by every one")
     with open(args.log, "a") as f:  # one line per call, appended whole
         f.write(json.dumps(row) + "\n")
 
