@@ -1,5 +1,6 @@
 """``cattern train`` and ``cattern evaluate`` on a tiny synthetic data set."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -34,6 +35,9 @@ def test_train_writes_model_curves_and_summary(trained, data_dir):
     assert summary["best_hyperparameters"] == summary["config"]
     assert summary["config"]["num_iters"] == 120 and summary["config"]["hidden_size"] == 16
     assert summary["seconds"] > 0
+    env = summary["environment"]  # what the run's last digits depend on
+    assert env["numpy"] == np.__version__ and env["cpu_count"] == os.cpu_count()
+    assert env["blas"]["num_threads"] >= 1 and env["blas"]["internal_api"]
     assert imread(trained / "curves.png").ndim == 3
 
     saved = load_model(trained / "model.npz")

@@ -6,6 +6,7 @@ from cattern.callbacks import ProgressBar
 from cattern.cli.options import add_config_options, add_data_options, config_from_args, load_raw_from_args
 from cattern.data.splits import prepare
 from cattern.diagnosis import TrainingDoctor, diagnose, format_findings
+from cattern.environment import describe as describe_environment
 from cattern.experiment import net_histories, train_model, trained_config
 from cattern.model_io import save_model
 from cattern.presets import PRESETS, get_preset
@@ -86,6 +87,8 @@ def run(args):
         "data": {"source": split.raw.source, "validation_size": len(split.raw.y_val),
                  "train_size": len(split.y_train), "fingerprint": split.fingerprint},
         "final_loss": final_loss,
+        # The last digits of a run depend on the BLAS kernels and threads (cattern.environment).
+        "environment": describe_environment(),
         "findings": [finding.to_dict() for finding in findings],
         "signals": signals,
         "model": "model.npz",
