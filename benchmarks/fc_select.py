@@ -41,6 +41,7 @@ import numpy as np
 
 from cattern.cli.options import add_config_options, config_from_args
 from cattern.data.splits import load_split
+from cattern.environment import describe as describe_environment
 from cattern.experiment import build_trainer
 from cattern.model_io import save_model
 from cattern.presets import get_preset
@@ -146,7 +147,7 @@ def main():
     log_probs = np.stack([lp for lp, _ in results])                       # (K, N_val, C)
     records = [record for _, record in results]
     row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "name": args.name, "preset": args.preset,
-           "config": cfg.to_dict()}
+           "config": cfg.to_dict(), "environment": describe_environment()}
     if cfg.ensemble == 1:
         row.update({k: v for k, v in records[0].items() if k not in ("when", "seed")})
     else:

@@ -85,7 +85,8 @@ def main():
         for seed in args.seeds:
             summary = run_one(preset, seed, Path(args.out) / f"{preset}-seed{seed}", args.data_dir)
             row = {k: summary.get(k) for k in ("preset", "seed", "val_accuracy", "test_accuracy",
-                                               "train_seconds", "seconds", "loadavg_start_end", "interrupted")}
+                                               "train_seconds", "seconds", "loadavg_start_end", "interrupted",
+                                               "environment")}
             results["runs"].append(row)
             print(json.dumps(row), flush=True)
         rows = [r for r in results["runs"] if r["preset"] == preset]

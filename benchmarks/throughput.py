@@ -35,8 +35,9 @@ import time
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
+from cattern.environment import numpy_blas
 from flops import C, D, sgemm_ceiling, step_flops  # benchmarks/ is on sys.path
 
 # Examples per epoch: about MNIST's 55,000, so that cattern's accuracy check
@@ -185,9 +186,7 @@ def main(argv=None):
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
         ceiling = max(ceiling, sgemm_ceiling())  # again at the end: the best the machine did
 
-    # NumPy's own BLAS: threadpoolctl also lists torch's OpenMP and SciPy's OpenBLAS.
-    blas = next((i for i in threadpool_info() if i.get("user_api") == "blas"
-                 and f"{os.sep}numpy" in i.get("filepath", "")), {})
+    blas = numpy_blas()  # NumPy's own: threadpoolctl also lists torch's OpenMP and SciPy's OpenBLAS
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {args.threads} threads; "
           f"NumPy {np.__version__} ({blas.get('internal_api')} {blas.get('version')}, "
           f"{blas.get('architecture')}); torch {torch.__version__}")
