@@ -50,6 +50,24 @@ def test_sgd_nesterov_two_steps():
     np.testing.assert_allclose(w, [0.078])
 
 
+def test_sgd_nesterov_in_place_gives_the_bits_of_the_formula():
+    # The rule reuses its buffers to avoid allocations; the presets' figures depend on
+    # every rounding, so the in-place form must round exactly as the formula written out.
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 32)).astype(np.float32)
+    w_ref, v_ref = w.copy(), np.zeros_like(w)
+    config = {"learning_rate": 0.05, "momentum": 0.9}
+    for _ in range(20):
+        dw = rng.standard_normal(w.shape).astype(np.float32)
+        optim.sgd_nesterov(w, dw, config)
+        v_prev = v_ref
+        v_ref = 0.9 * v_prev - 0.05 * dw
+        w_ref = (w_ref - 0.9 * v_prev) + (1 + 0.9) * v_ref
+    assert v_ref.dtype == np.float32 and w_ref.dtype == np.float32
+    np.testing.assert_array_equal(config["velocity"], v_ref)
+    np.testing.assert_array_equal(w, w_ref)
+
+
 def test_adam_first_step_is_learning_rate_times_sign():
     w, dw = np.array([1.0, -1.0, 0.5]), np.array([0.3, -2.0, 1e-3])
     w, config = optim.adam(w, dw, {"learning_rate": 0.01})

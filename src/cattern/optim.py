@@ -75,10 +75,10 @@ def sgd_nesterov(w, dw, config):
     """
     mu = config.setdefault("momentum", 0.9)
     v, s = _state(config, "velocity", w), _state(config, "scratch", w)
-    # In place through one scratch array: no new array per step.
-    np.multiply(v, mu, out=s)
-    w -= s                                           # w - momentum * v_prev
-    v *= mu
+    # In place through one scratch array: no new array per step. momentum * v_prev
+    # is computed once, in v itself, and used twice.
+    v *= mu                                          # momentum * v_prev
+    w -= v                                           # w - momentum * v_prev
     np.multiply(dw, config["learning_rate"], out=s)
     v -= s                                           # v = momentum * v_prev - lr * dw
     np.multiply(v, 1 + mu, out=s)
