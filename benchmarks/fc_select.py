@@ -71,6 +71,20 @@ class EpochLog(Callback):
             trainer.stop_training = True
 
 
+class EpochPredictions(Callback):
+    """Keep the validation images' predicted labels after every epoch, (epochs, N_val) int8, so
+    that a choice of epoch can be judged on one half of the validation set and checked on the
+    other (``benchmarks/restore_best_halves.py``). Predicting in test mode draws no random
+    numbers, so the run is the run without it."""
+
+    def __init__(self, X_val):
+        self.X_val = X_val
+        self.predictions = []
+
+    def on_epoch_end(self, trainer, epoch):
+        self.predictions.append(trainer.model.predict(self.X_val).astype(np.int8))
+
+
 def log_softmax(scores):
     """Row-wise log-softmax of (N, C) scores, in float64."""
     scores = scores.astype(np.float64)
@@ -87,16 +101,21 @@ def net_key(cfg):
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def train_net(cfg, split, time_limit, nets_dir):
+def train_net(cfg, split, time_limit, nets_dir, epoch_predictions=False):
     """Train one net (or read it back from ``nets_dir``); return (validation log-probabilities
-    (N_val, C) of its best epoch, its record: best accuracy and epoch, seconds, load, history)."""
+    (N_val, C) of its best epoch, its record: best accuracy and epoch, seconds, load, history).
+    With ``epoch_predictions`` the kept net's folder also gets HASH.epochs.npy: the validation
+    predictions after every epoch (:class:`EpochPredictions`)."""
     path = os.path.join(nets_dir, net_key(cfg))
-    if os.path.exists(path + ".json"):
+    # A kept net is reused, unless the epochs' predictions are asked for and it has none.
+    if os.path.exists(path + ".json") and (not epoch_predictions or os.path.exists(path + ".epochs.npy")):
         with open(path + ".json") as f:
             return np.load(path + ".npy"), {**json.load(f), "reused": True}
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    trainer = build_trainer(cfg, split.X_train, split.y_train, split.y_val, callbacks=[EpochLog(time_limit)],
+    predictions = EpochPredictions(split.X_val) if epoch_predictions else None
+    callbacks = [EpochLog(time_limit)] + ([predictions] if predictions else [])
+    trainer = build_trainer(cfg, split.X_train, split.y_train, split.y_val, callbacks=callbacks,
                             mean_image=split.preprocessing.mean_image)
     history = trainer.fit(split.X_train, split.y_train, split.X_val, split.y_val)
     record = {
@@ -112,6 +131,8 @@ def train_net(cfg, split, time_limit, nets_dir):
     if not record["interrupted"] and not time_limit:  # only whole runs are kept for reuse
         os.makedirs(nets_dir, exist_ok=True)
         np.save(path + ".npy", log_probs)
+        if predictions:
+            np.save(path + ".epochs.npy", np.stack(predictions.predictions))
         save_model(path + ".npz", trainer.model, preprocessing=split.preprocessing, config=cfg, history=history)
         with open(path + ".json", "w") as f:
             json.dump({**record, "config": cfg.to_dict()}, f)
@@ -129,6 +150,9 @@ def main():
     p.add_argument("--time-limit", type=float, default=None, help="stop after the epoch that passes this many s")
     p.add_argument("--nets-dir", default=os.path.join("runs", "select", "nets"),
                    help="where each net's validation log-probabilities are kept, and reused from")
+    p.add_argument("--epoch-predictions", action="store_true",
+                   help="also keep each net's validation predictions after every epoch, as "
+                        "NETS_DIR/HASH.epochs.npy (for benchmarks/restore_best_halves.py)")
     p.add_argument("--log", default=LOG, help="the file each run appends its line to (default: %(default)s)")
     add_config_options(p, base=get_preset("fc-best"))
     args = p.parse_args()
@@ -143,7 +167,8 @@ def main():
         cfg = config_from_args(argparse.Namespace(num_iters=int(round(
             args.epochs * math.ceil(len(split.X_train) / cfg.batch_size)))), cfg)
 
-    results = [train_net(net, split, args.time_limit, args.nets_dir) for net in cfg.member_configs()]
+    results = [train_net(net, split, args.time_limit, args.nets_dir, args.epoch_predictions)
+               for net in cfg.member_configs()]
     log_probs = np.stack([lp for lp, _ in results])                       # (K, N_val, C)
     records = [record for _, record in results]
     row = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "name": args.name, "preset": args.preset,
