@@ -146,3 +146,9 @@ def test_presets():
     assert PRESETS["seed-lr-decay"].learning_rate > PRESETS["seed-fixed-lr"].learning_rate
     with pytest.raises(ValueError, match="unknown preset 'nope'; choose one of"):
         get_preset("nope")
+
+
+def test_fc_deskew_last_is_fc_deskew_ending_on_its_last_epoch():
+    last, chosen = PRESETS["fc-deskew-last"], PRESETS["fc-deskew"]
+    assert chosen.restore_best and not last.restore_best and last.final_test
+    assert dataclasses.replace(last, restore_best=True) == chosen
