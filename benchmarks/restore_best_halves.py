@@ -2,7 +2,7 @@
 
     python benchmarks/restore_best_halves.py NETS_DIR/HASH.epochs.npy [...] [--splits 2000] [--seed 0]
 
-``restore_best`` (every preset but ``fc-deskew-all``) ends a run on the epoch
+``restore_best`` (every preset but ``fc-deskew-last`` and ``fc-deskew-all``) ends a run on the epoch
 whose accuracy on the 5,000 validation images is highest. That is the highest
 of many noisy measurements (one standard error is 0.08 %), so it is
 optimistic, and the epoch it picks may be a lucky one rather than a better
