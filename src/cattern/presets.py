@@ -81,8 +81,9 @@ PRESETS["two-layer-deskew"] = replace(PRESETS["two-layer-best"], deskew=True)
 # seed, one machine"). Selection, validation only, by a rule written down before
 # the runs (seeds 0-2: last 10 epochs to average >= 0.9940, each best >= 0.9940):
 # 0.99430 (0.99394, 0.99438, 0.99458; best 0.9946, 0.9946, 0.9950). 50 epochs
-# had failed the same rule (0.99354). Seed 0 there: test 0.9923 in 298-317 s,
-# at the 5-minute line rather than under it; 3 seeds 0.9938 +- 0.0013.
+# had failed the same rule (0.99354). Seed 0 there: test 0.9923 in 232-317 s
+# over three timings alone (the same bits), about the 5-minute line as the
+# host's speed moves; 3 seeds 0.9938 +- 0.0013.
 PRESETS["two-layer-quick"] = replace(PRESETS["two-layer-deskew"], num_iters=65 * _EPOCH)
 # Any fully-connected net, in about 8 minutes: two hidden layers of 1024 with
 # batch normalization and dropout, trained on digits moved by up to 1 pixel,
