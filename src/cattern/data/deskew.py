@@ -59,8 +59,8 @@ def slants(images):
 # any chunking gives the same bits; but the whole set at once builds several
 # index, weight and float64 moment arrays of N * rows * cols elements (over
 # 300 MB each for MNIST's 60,000), and spends most of its time faulting in
-# that memory: MNIST's training images took 9-11 s in one pass and 1.0 s in
-# chunks of 256 (tests/test_deskew.py checks that chunks change nothing).
+# that memory: MNIST's 60,000 training images took 4-14 s in one pass and 0.7 s
+# in chunks of 256 (tests/test_deskew.py checks that chunks change nothing).
 CHUNK = 256
 
 
