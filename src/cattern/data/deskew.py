@@ -84,7 +84,7 @@ def deskew(images):
 
 
 def _deskew_chunk(images):
-    """:func:`deskew` for (n, rows, cols) float32 images in one pass."""
+    """:func:`deskew` in one pass: (n, rows, cols) float32 images -> (n, rows, cols) float32."""
     n, rows, cols = images.shape
     centres, alpha = slants(images)
     shear = np.zeros((n, 2, 2))
