@@ -94,10 +94,11 @@ def log_softmax(scores):
 
 def net_key(cfg):
     """A name for one net's config: 16 hex digits of a hash of its fields (``deskew``,
-    ``train_on_validation`` and ``augment_scale_each_axis`` left out while they are off,
-    so the nets kept before they existed keep their names)."""
+    ``train_on_validation``, ``augment_scale_each_axis`` and ``augment_thickness`` left
+    out while they are off, so the nets kept before they existed keep their names)."""
     fields = {k: v for k, v in cfg.to_dict().items()
-              if not (k in ("deskew", "train_on_validation", "augment_scale_each_axis") and v is False)}
+              if not (k in ("deskew", "train_on_validation", "augment_scale_each_axis") and v is False)
+              and not (k == "augment_thickness" and v == 0)}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from cattern.augment import Augmenter, affine_coordinates, sample_bilinear, translate
+from cattern.augment import Augmenter, affine_coordinates, sample_bilinear, thicken, translate
 
 
 def _digits(n=5, seed=0):
@@ -147,6 +147,74 @@ def test_one_factor_scaling_draws_as_it_always_has():
     np.testing.assert_array_equal(out, expected)
 
 
+def test_thicken_is_scipys_grey_dilation_or_erosion_blended_in():
+    # An independent reference: scipy.ndimage's grey morphology with a plus-shaped
+    # footprint and blank (0) outside the image.
+    from scipy import ndimage
+    images = _digits(6, seed=2)
+    images[:, 6, 8] = 1.0  # a pixel on the blob's corner, so both operations change something
+    cross = ndimage.generate_binary_structure(2, 1)
+    dilated = np.stack([ndimage.grey_dilation(x, footprint=cross, mode="constant", cval=0) for x in images])
+    eroded = np.stack([ndimage.grey_erosion(x, footprint=cross, mode="constant", cval=0) for x in images])
+    amounts = np.array([1.0, -1.0, 0.0, 0.25, -0.5, 0.8])
+    out = thicken(images, amounts)
+    assert out.dtype == np.float32 and out.shape == images.shape
+    np.testing.assert_array_equal(out[0], dilated[0])
+    np.testing.assert_array_equal(out[1], eroded[1])
+    np.testing.assert_array_equal(out[2], images[2])
+    for n, target in ((3, dilated), (4, eroded), (5, dilated)):
+        a = abs(amounts[n])
+        np.testing.assert_allclose(out[n], (1 - a) * images[n] + a * target[n], atol=1e-6)
+    assert not np.array_equal(dilated, images) and not np.array_equal(eroded, images)
+
+
+def test_thicken_widens_or_narrows_a_stroke_by_a_pixel_a_side():
+    line = np.zeros((3, 9, 9), np.float32)
+    line[:, 1:8, 3:6] = 1.0  # a vertical stroke three pixels wide
+    out = thicken(line, np.array([1.0, -1.0, 0.5]))
+    widths = out[:, 4].sum(axis=1)  # ink across the middle row
+    np.testing.assert_allclose(widths, [5.0, 1.0, 4.0])
+    assert out[0, 4, 2] == 1 and out[0, 4, 1] == 0  # grown by exactly one pixel each side
+    assert out[1, 0].sum() == 0 and out[1, 1].sum() == 0  # the stroke's end shortened too
+
+
+def test_thickness_is_drawn_per_image_before_the_other_distortions():
+    X = _digits(16).reshape(16, 784)
+    before = X.copy()
+    mean = np.full(784, 0.1, np.float32)
+    out = Augmenter(max_shift=1, max_thickness=0.5, offset=mean)(X - mean, np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    amounts = rng.uniform(-0.5, 0.5, size=16)
+    shifts = rng.integers(-1, 2, size=(16, 2))
+    thick = thicken(X.reshape(16, 28, 28), amounts)
+    expected = translate(thick, shifts[:, 0], shifts[:, 1]).reshape(16, 784) - mean
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    np.testing.assert_array_equal(X, before)  # the input is left alone
+    # Off (the default), nothing is drawn for it: the presets' batches stay as they were.
+    plain = Augmenter(max_shift=1)(X, np.random.default_rng(5))
+    again = Augmenter(max_shift=1, max_thickness=0.0)(X, np.random.default_rng(5))
+    np.testing.assert_array_equal(plain, again)
+
+
+def test_augment_thickness_alone_turns_augmentation_on():
+    from cattern.experiment import ExperimentConfig
+    assert ExperimentConfig().augmenter(None) is None
+    assert ExperimentConfig(augment_thickness=0.3).augmenter(None).max_thickness == 0.3
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("augment_thickness", 1.5, "augment_thickness must be a fraction in"),
+    ("augment_scale", 1.0, "augment_scale must be < 1"),
+    ("augment_shift", -1, "augment_shift must be a whole number"),
+    ("augment_rotation", -2.0, "augment_rotation must be a finite number >= 0"),
+    ("elastic_sigma", 0.0, "elastic_sigma must be > 0"),  # refused even while elastic_alpha is 0
+])
+def test_config_errors_name_the_config_field(field, value, match):
+    from cattern.experiment import ExperimentConfig
+    with pytest.raises(ValueError, match=match):
+        ExperimentConfig(**{field: value})
+
+
 def test_scale_each_axis_needs_a_scaling():
     from cattern.experiment import ExperimentConfig
     with pytest.raises(ValueError, match="augment_scale_each_axis=True draws the two axes' scalings apart"):
@@ -158,6 +226,8 @@ def test_scale_each_axis_needs_a_scaling():
     (dict(max_shift=1.5), "max_shift must be a whole number"),
     (dict(max_rotation=-1), "max_rotation must be a finite number >= 0"),
     (dict(max_scale=1.0), "max_scale must be < 1"),
+    (dict(max_thickness=-0.1), "max_thickness must be a fraction in"),
+    (dict(max_thickness=float("nan")), "max_thickness must be a fraction in"),
     (dict(elastic_sigma=0), "elastic_sigma must be > 0"),
     (dict(max_scale=0.1, scale_each_axis="yes"), "scale_each_axis must be True or False"),
     (dict(offset=np.zeros(10)), r"offset must have shape \(784,\)"),

@@ -82,6 +82,18 @@ def assert_clean_failure(status, lines):
     (["train", "--augment-scale-each-axis", "true"],
      "--augment-scale-each-axis=True draws the two axes' scalings apart, but --augment-scale=0.0 (no "
      "scaling): give --augment-scale= a value above 0 too, or --augment-scale-each-axis=False"),
+    (["train", "--augment-scale", "1"], "--augment-scale must be < 1"),
+    (["train", "--augment-thickness", "1.5"], "--augment-thickness must be a fraction in [0, 1]"),
+    (["train", "--elastic-sigma", "0"], "--elastic-sigma must be > 0 pixels"),
+    (["train", "--step-epochs", "0"], "--step-epochs must be > 0"),
+    (["train", "--lr-schedule", "step", "--step-gamma", "2"], "--step-gamma must be in (0, 1]"),
+    (["tune", "--n-jobs", "0"], "argument --n-jobs: expected a number of workers >= 1, or -1 for one per core"),
+    (["lab", "--n-jobs", "0"], "argument --n-jobs: expected a number of workers >= 1, or -1 for one per core"),
+    (["gradcheck", "--max-entries", "0"], "argument --max-entries: expected a whole number >= 1"),
+    (["fetch", "--mirror", "ftp://example.org/mnist", "--no-npm", "--dir", "/nonexistent/cattern"],
+     "a mirror (--mirror on the command line, mirrors= in Python, or CATTERN_MNIST_MIRRORS) must be an http://"),
+    (["fetch", "--dir", "/proc/cattern-probe", "--no-npm"],
+     "cannot use /proc/cattern-probe as the data cache (--dir for cattern fetch"),
     (["serve", "--port", "70000"], "argument --port: expected a whole number from 0 to 65535"),
     (["serve", "--host", "256.1.1.1", "--no-open"], "--host '256.1.1.1' is not an address"),
     (["evaluate", "missing.npz"], "no model file at missing.npz"),
@@ -99,6 +111,39 @@ def test_each_probed_mistake_is_one_clear_line(argv, message, data_dir, tmp_path
     assert_clean_failure(status, lines)
     assert message in lines[0]
     assert folder_state(out) == before  # nothing written, the earlier run's summary untouched
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_work(data_dir, tmp_path, capsys):
+    # Checked first, so a long run is not lost at its end when its folder cannot be made.
+    model = tmp_path / "run"
+    assert run(["train", *data_options(data_dir), "--out", str(model), *FAST], capsys)[0] == 0
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for argv, message in [
+        (["train", *data_options(data_dir), *FAST, "--out", str(afile)], f"--out {afile} is a file, not a folder"),
+        (["train", *data_options(data_dir), *FAST, "--out", str(afile / "sub")],
+         f"--out {afile / 'sub'}: {afile} is a file, so no folder can be made there"),
+        (["tune", *data_options(data_dir), *FAST, "--out", str(afile)], f"--out {afile} is a file"),
+        (["lab", *data_options(data_dir), "--no-progress", "--out", str(afile)], f"--out {afile} is a file"),
+        (["evaluate", str(model / "model.npz"), *data_options(data_dir), "--out", str(afile)],
+         f"--out {afile} is a file"),
+    ]:
+        status, lines = run(argv, capsys)
+        assert_clean_failure(status, lines)
+        assert message in lines[0], lines
+        assert afile.read_text() == "not a folder"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "run"]  # no temporary folder either
+
+
+def test_a_malformed_dask_scheduler_address_is_one_line_before_any_work(data_dir, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    status, lines = run(["tune", *data_options(data_dir), *FAST, "--backend", "dask", "--scheduler", "notanaddress",
+                         "--out", str(out)], capsys)
+    assert_clean_failure(status, lines)
+    assert "the scheduler address (--scheduler; scheduler= in Python) 'notanaddress' is not one Dask can use" \
+        in lines[0]
+    assert not out.exists()
 
 
 def test_a_new_run_replaces_the_old_one_whole(data_dir, tmp_path, capsys):
@@ -146,7 +191,8 @@ WORDS = st.sampled_from(["0", "1", "-1", "2.5", "nan", "inf", "1e999", "abc", ""
 OPTIONS = ["--hidden-size", "--learning-rate", "--learning-rate-decay", "--momentum", "--reg", "--num-iters",
            "--batch-size", "--std", "--dtype", "--model", "--dropout", "--normalization", "--hidden-dims",
            "--pixel-scale", "--update-rule", "--lr-schedule", "--warmup-epochs", "--restore-best",
-           "--augment-shift", "--augment-scale", "--augment-scale-each-axis", "--max-norm", "--seed",
+           "--augment-shift", "--augment-scale", "--augment-scale-each-axis", "--augment-thickness",
+           "--max-norm", "--seed",
            "--validation-size"]
 
 

@@ -48,6 +48,12 @@ def test_defaults_are_the_seed_net_and_train_defaults():
     (dict(label_smoothing=0.1), "label_smoothing=0.1: these options belong to the fc model, and the two_layer"),
     (dict(model="fc", label_smoothing=1.0), r"label_smoothing must be in \[0, 1\)"),
     (dict(model="fc", label_smoothing=-0.1), "label_smoothing must be a finite number >= 0"),
+    # The step schedule's fields are checked under any schedule: a negative period or a
+    # factor above 1 would make the rate grow instead of decay.
+    (dict(step_epochs=0.0), "step_epochs must be > 0"),
+    (dict(step_epochs=-1.0, lr_schedule="step"), "step_epochs must be a finite number >= 0"),
+    (dict(step_gamma=2.0), r"step_gamma must be in \(0, 1\]"),
+    (dict(step_gamma=0.0, lr_schedule="step"), r"step_gamma must be in \(0, 1\]"),
 ])
 def test_bad_values_are_refused_with_their_name(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -206,7 +206,7 @@ def test_experiment_augmentation_needs_the_mean_image():
     (dict(hidden_dims="1024,x"), "hidden_dims must be positive integers separated by commas"),
     (dict(hidden_dims="1024,0"), "hidden_dims must be positive integers"),
     (dict(normalization="batch"), "normalization must be one of"),
-    (dict(augment_scale=1.5), "max_scale must be < 1"),
+    (dict(augment_scale=1.5), "augment_scale must be < 1"),  # the field, not the Augmenter's max_scale
 ])
 def test_experiment_config_refuses_bad_fc_options(kwargs, match):
     from cattern.experiment import ExperimentConfig

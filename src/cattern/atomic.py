@@ -45,6 +45,24 @@ def write_json(path, obj):
         file.write(text)
 
 
+def check_out_folder(out, option="--out"):
+    """Refuse, before any work, an output folder that :func:`run_folder` could
+    not fill, so a long run is not lost at its end: ``out`` must be a folder,
+    or a path where one can be made (its nearest existing parent a folder this
+    user can write in). Raises ValueError naming ``option``.
+    """
+    out = Path(out).absolute()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{option} {out} is a file, not a folder: give a folder (it is made if missing)")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{option} {out}: {parent} is a file, so no folder can be made there")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {out}: this user cannot write in {parent}; give a folder you can write in")
+
+
 @contextlib.contextmanager
 def run_folder(out, owned, record):
     """Write a run's files into a fresh folder, then move them into ``out`` together.

@@ -52,6 +52,40 @@ def translate(images, dy, dx):
     return padded[np.arange(n)[:, None, None], r[:, :, None], c[:, None, :]]
 
 
+def thicken(images, amounts):
+    """Thicken or thin each image's strokes by a fraction of a pixel's width.
+
+    A plus-shaped grayscale dilation (each pixel the largest of itself and
+    its four neighbours) widens a stroke by about a pixel on each side, an
+    erosion (the smallest) narrows it as much; each image moves the fraction
+    ``|amounts[n]|`` of the way toward one of them::
+
+        out = x + a * (dilate(x) - x)    for a >= 0
+        out = x + |a| * (erode(x) - x)   for a < 0
+
+    Outside the image is blank (0), so an erosion also clears the border's
+    pixels. This mimics pens of different widths, a way writers differ that
+    rotations, scalings and elastic distortions leave alone.
+
+    Inputs:
+    - images: (N, rows, cols) raw pixels, blank 0
+    - amounts: (N,) fractions in [-1, 1]
+
+    Returns (N, rows, cols), images' dtype.
+    """
+    n, rows, cols = images.shape
+    padded = np.zeros((n, rows + 2, cols + 2), dtype=images.dtype)
+    padded[:, 1:-1, 1:-1] = images
+    neighbours = (padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:])
+    a = np.asarray(amounts, dtype=images.dtype)[:, None, None]
+    target = np.where(a >= 0, functools.reduce(np.maximum, neighbours, images),
+                      functools.reduce(np.minimum, neighbours, images))
+    target -= images
+    target *= np.abs(a)
+    target += images
+    return target
+
+
 def sample_bilinear(images, src_y, src_x):
     """Resample each image at arbitrary source coordinates, bilinearly, with 0
     (blank) outside the image.
@@ -233,7 +267,9 @@ class Augmenter:
       each uniform in that range (the digit's width then varies apart from
       its height, its aspect ratio by up to (1 + s) / (1 - s));
     - if ``elastic_alpha`` > 0, an elastic distortion of strength
-      ``elastic_alpha`` and smoothness ``elastic_sigma`` (pixels).
+      ``elastic_alpha`` and smoothness ``elastic_sigma`` (pixels);
+    - if ``max_thickness`` > 0, first, strokes thickened or thinned by
+      :func:`thicken`, by a fraction uniform in [-max_thickness, max_thickness].
 
     Translations alone are an exact pixel gather (:func:`translate`); with any
     of the others, all are folded into one set of source coordinates and
@@ -251,6 +287,7 @@ class Augmenter:
     scale_each_axis: bool = False
     elastic_alpha: float = 0.0
     elastic_sigma: float = 4.0
+    max_thickness: float = 0.0
     image_shape: tuple = (28, 28)
     offset: np.ndarray | None = None
 
@@ -267,6 +304,9 @@ class Augmenter:
                 raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
         if not isinstance(self.scale_each_axis, (bool, np.bool_)):
             raise ValueError(f"scale_each_axis must be True or False; got {self.scale_each_axis!r}")
+        if not (np.isfinite(self.max_thickness) and 0 <= self.max_thickness <= 1):
+            raise ValueError(f"max_thickness must be a fraction in [0, 1] (1: a whole dilation or erosion); "
+                             f"got {self.max_thickness!r}")
         if self.max_scale >= 1:
             raise ValueError(f"max_scale must be < 1 (a scale factor in [1 - s, 1 + s]); got {self.max_scale!r}")
         if not (np.isfinite(self.elastic_sigma) and self.elastic_sigma > 0):
@@ -298,6 +338,9 @@ class Augmenter:
         images = X.reshape(n, rows, cols)
         if self.offset is not None:
             images = images + self.offset.reshape(rows, cols).astype(X.dtype, copy=False)  # back to raw pixels
+        if self.max_thickness > 0:
+            # Drawn only when on, so runs without it see the same random numbers as before it existed.
+            images = thicken(images, rng.uniform(-self.max_thickness, self.max_thickness, size=n))
         s = self.max_shift
         shifts = rng.integers(-s, s + 1, size=(n, 2))                             # (N, 2): dy, dx
         if not self.bilinear:

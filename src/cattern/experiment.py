@@ -23,6 +23,7 @@ import dataclasses
 import math
 import numbers
 import os
+import re
 import signal
 import threading
 import typing
@@ -130,6 +131,8 @@ class ExperimentConfig:
                                                    "its height (false: one factor for both)")
     elastic_alpha: float = _option(0.0, "augmentation: strength of elastic distortion, in pixels (0: off)")
     elastic_sigma: float = _option(4.0, "augmentation: smoothness of elastic distortion, in pixels")
+    augment_thickness: float = _option(0.0, "augmentation: largest fraction of a one-pixel dilation (thicker "
+                                            "strokes) or erosion (thinner) of each digit, in [0, 1] (0: off)")
     final_test: bool = _option(False, "cattern train: after training, use the test set once on the "
                                       "final model and record its accuracy in summary.json")
     train_on_validation: bool = _option(False, "cattern train: train on the validation images too, the last "
@@ -156,7 +159,7 @@ class ExperimentConfig:
                              "too, or augment_scale_each_axis=False")
         self._check_model_options()
         self.train_config()  # the trainer's own checks: rates, sizes, the rule and schedule names
-        self.augmenter(None)  # the augmenter's own checks
+        self._augmenter(None)  # the augmenter's own checks, on every augment_* field, on or off
 
     def _check_types(self):
         """Each field holds a value of its type (floats finite), and a name one of its choices;
@@ -259,16 +262,29 @@ class ExperimentConfig:
         before the images are moved (see :mod:`cattern.augment`); the images
         are taken as square, sqrt(D) pixels a side (28 for MNIST).
         """
-        if not (self.augment_shift or self.augment_rotation or self.augment_scale or self.elastic_alpha):
+        if not (self.augment_shift or self.augment_rotation or self.augment_scale or self.elastic_alpha
+                or self.augment_thickness):
             return None
         side = 28 if mean_image is None else math.isqrt(np.size(mean_image))
         if mean_image is not None and side * side != np.size(mean_image):
             raise ValueError(f"augmentation needs square images, but rows have {np.size(mean_image)} "
                              f"pixels; turn the augment_* options off for this data")
-        return Augmenter(max_shift=self.augment_shift, max_rotation=self.augment_rotation,
-                         max_scale=self.augment_scale, scale_each_axis=self.augment_scale_each_axis,
-                         elastic_alpha=self.elastic_alpha,
-                         elastic_sigma=self.elastic_sigma, image_shape=(side, side), offset=mean_image)
+        return self._augmenter(mean_image, (side, side))
+
+    def _augmenter(self, mean_image, shape=(28, 28)):
+        """The Augmenter of these fields, its errors naming the fields (``augment_scale``,
+        not the Augmenter's ``max_scale``), so a command-line user reads the option."""
+        try:
+            return Augmenter(max_shift=self.augment_shift, max_rotation=self.augment_rotation,
+                             max_scale=self.augment_scale, scale_each_axis=self.augment_scale_each_axis,
+                             elastic_alpha=self.elastic_alpha, elastic_sigma=self.elastic_sigma,
+                             max_thickness=self.augment_thickness, image_shape=shape, offset=mean_image)
+        except ValueError as err:
+            names = {f"max_{name}": f"augment_{name}" for name in ("shift", "rotation", "scale", "thickness")}
+            names["scale_each_axis"] = "augment_scale_each_axis"
+            text = re.sub(r"\b(max_shift|max_rotation|max_scale|max_thickness|scale_each_axis)\b",
+                          lambda m: names[m.group(1)], str(err))
+            raise ValueError(text) from None
 
     def to_dict(self):
         """The config as a plain dict of JSON-safe values."""

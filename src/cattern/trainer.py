@@ -123,8 +123,14 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= check_nonnegative(name, getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)!r}")
-        for name in ("eps", "weight_decay", "min_learning_rate", "step_gamma"):
+        for name in ("eps", "weight_decay", "min_learning_rate"):
             check_nonnegative(name, getattr(self, name))
+        # Checked whatever the schedule, as the other fields are: a value that could
+        # never work is a mistake, and a negative period would make the rate grow.
+        if check_nonnegative("step_epochs", self.step_epochs) == 0:
+            raise ValueError("step_epochs must be > 0 (epochs between the step schedule's decays); got 0")
+        if not 0 < check_nonnegative("step_gamma", self.step_gamma) <= 1:
+            raise ValueError(f"step_gamma must be in (0, 1] (the step schedule's factor); got {self.step_gamma!r}")
         if self.patience != 0:
             try:
                 check_positive_int("patience", self.patience)

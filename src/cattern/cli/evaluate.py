@@ -1,7 +1,7 @@
 """``cattern evaluate MODEL``: test accuracy, per class and per half, with pictures of the mistakes."""
 from pathlib import Path
 
-from cattern.atomic import run_folder, write_json
+from cattern.atomic import check_out_folder, run_folder, write_json
 from cattern.cli.options import add_data_options, load_raw_from_args
 from cattern.evaluation import evaluate
 from cattern.model_io import load_model
@@ -30,6 +30,8 @@ def add_parser(subparsers):
 def run(args):
     """Evaluate; print the table and write the files. Returns the exit status."""
     saved = load_model(args.model)  # first, so a bad file fails before any data is read
+    out = Path(args.out) if args.out else Path(args.model).parent
+    check_out_folder(out, "--out" if args.out else "the model's folder (the default --out)")
     raw = load_raw_from_args(args, verbose=False)
     report = evaluate(saved, raw.X_test, raw.y_test)
     print(f"test accuracy        {report['accuracy']:.4f}  ({report['num_examples']} images)")
@@ -38,7 +40,6 @@ def run(args):
     print("per class:")
     for label, acc in enumerate(report["per_class_accuracy"]):
         print(f"  {label}: {acc:.4f}" if acc is not None else f"  {label}: (no examples)")
-    out = Path(args.out) if args.out else Path(args.model).parent
     with run_folder(out, OUTPUTS, record="evaluation.json") as folder:
         figures.save_figure(figures.confusion_figure(report["confusion_matrix"]), folder / "confusion_matrix.png")
         figures.save_figure(figures.misclassified_figure(raw.X_test, report["predicted"], raw.y_test),

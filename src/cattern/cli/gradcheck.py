@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 
 from cattern.checks import check_positive_int
-from cattern.cli.options import add_config_options, config_from_args
+from cattern.cli.options import add_config_options, config_from_args, whole_number
 from cattern.diagnosis import check_gradients
 from cattern.experiment import ExperimentConfig, build_model
 from cattern.reference import toy_problem
@@ -36,7 +36,7 @@ def add_parser(subparsers):
                          help="features per example (default: 4)")
     problem.add_argument("--num-classes", type=int, default=TOY_SIZES["num_classes"], metavar="C",
                          help="classes (default: 3)")
-    problem.add_argument("--max-entries", type=int, default=None, metavar="K",
+    problem.add_argument("--max-entries", type=whole_number(1), default=None, metavar="K",
                          help="check at most K random entries of each array (default: every entry)")
     add_config_options(parser, base=TOY_CONFIG)
     return parser

@@ -1,5 +1,7 @@
 """``cattern lab``: the whole seed lab, in the terminal and in pictures."""
-from cattern.cli.options import add_config_options, add_data_options, config_fields, search_configs, whole_number
+from cattern.atomic import check_out_folder
+from cattern.cli.options import (add_config_options, add_data_options, config_fields, search_configs, whole_number,
+                                 worker_count)
 from cattern.lab import QUICK_ENV, default_search_preset, quick_mode, run_lab
 from cattern.tuning import SEARCH_PRESETS
 
@@ -22,7 +24,7 @@ def add_parser(subparsers):
                         help=f"the search, a preset of cattern.tuning: {', '.join(sorted(SEARCH_PRESETS))} "
                              f"(default: lab, or lab-quick when {QUICK_ENV}=1); the training options "
                              "below replace its values")
-    parser.add_argument("--n-jobs", type=whole_number(-1), default=-1, metavar="N",
+    parser.add_argument("--n-jobs", type=worker_count, default=-1, metavar="N",
                         help="search worker processes (default: -1, one per core)")
     parser.add_argument("--quick", action="store_true",
                         help=f"shrink the searches, as {QUICK_ENV}=1 does: 5 of the seed grid's 72 configs, "
@@ -36,6 +38,7 @@ def add_parser(subparsers):
 def run(args):
     """Run the lab; returns the exit status (0, or 1 when a seed target is missed)."""
     quick = args.quick or quick_mode()
+    check_out_folder(args.out)
     overridden = any(getattr(args, f.name) is not None for f, _, _ in config_fields(exclude=("seed",)))
     configs = search_configs(args, preset=args.search_preset or default_search_preset(quick)) if overridden else None
     summary = run_lab(args.out, seed=args.seed, data_dir=args.data_dir, validation_size=args.validation_size,

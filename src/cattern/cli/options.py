@@ -48,6 +48,14 @@ def whole_number(low, high=None):
     return parse
 
 
+def worker_count(text):
+    """An argparse type for --n-jobs: a number of workers >= 1, or -1 for one per core."""
+    value = whole_number(-1)(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number of workers >= 1, or -1 for one per core; got 0")
+    return value
+
+
 def config_fields(exclude=()):
     """``(field, converter, choices)`` for each ExperimentConfig field not in ``exclude``.
 

@@ -1,7 +1,7 @@
 """``cattern train``: one training run; saves the model, its curves and summary.json."""
 import time
 
-from cattern.atomic import run_folder, write_json
+from cattern.atomic import check_out_folder, run_folder, write_json
 from cattern.callbacks import ProgressBar
 from cattern.cli.options import add_config_options, add_data_options, config_from_args, load_raw_from_args
 from cattern.data.splits import prepare
@@ -48,6 +48,7 @@ def run(args):
     """Train as the options say and print the doctor's diagnosis; returns the exit status."""
     start = time.perf_counter()
     cfg = config_from_args(args, get_preset(args.preset))  # every option checked before any work
+    check_out_folder(args.out)
     split = prepare(load_raw_from_args(args, verbose=not args.no_progress), cfg.pixel_scale, cfg.deskew,
                     cfg.train_on_validation)
     train_start = time.perf_counter()

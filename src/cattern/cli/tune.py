@@ -19,6 +19,7 @@ itself.
 import os
 import sys
 
+from cattern.atomic import check_out_folder
 from cattern.cli.options import (
     add_config_options,
     add_data_options,
@@ -26,6 +27,7 @@ from cattern.cli.options import (
     options_named,
     search_configs,
     whole_number,
+    worker_count,
 )
 from cattern.data.splits import prepare
 from cattern.tuning import SEARCH_PRESETS, format_table, run_search
@@ -59,7 +61,7 @@ def add_parser(subparsers):
     search.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     workers = parser.add_argument_group("where the runs train")
-    workers.add_argument("--n-jobs", type=whole_number(-1), default=-1, metavar="N",
+    workers.add_argument("--n-jobs", type=worker_count, default=-1, metavar="N",
                          help="worker processes (default: -1, cores // blas-threads)")
     workers.add_argument("--blas-threads", type=whole_number(1), default=1, metavar="N",
                          help="BLAS threads per run; the numbers depend on it, not on --n-jobs (default: 1)")
@@ -86,6 +88,7 @@ def run(args):
     with options_named():
         configs = check_configs(build_configs(args))  # every option checked before any data is read
     check_workers(args.n_jobs, args.backend, args.scheduler, args.blas_threads)
+    check_out_folder(args.out)
     split = prepare(load_raw_from_args(args, verbose=False), pixel_scale_of(configs), deskew_of(configs))
     results_path = os.path.join(args.out, "results.jsonl")
     outcome = run_search(

