@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,9 @@ def assert_clean_failure(status, lines):
     (["train", "--augment-thickness", "1.5"], "--augment-thickness must be a fraction in [0, 1]"),
     (["train", "--elastic-sigma", "0"], "--elastic-sigma must be > 0 pixels"),
     (["train", "--step-epochs", "0"], "--step-epochs must be > 0"),
+    (["train", "--momentum", "1.5"], "--momentum must be in [0, 1)"),
+    (["train", "--lr-schedule", "cosine", "--min-learning-rate", "1"],
+     "--min-learning-rate must be at most the rate it decays from, --learning-rate=0.001 (the cosine schedule)"),
     (["train", "--lr-schedule", "step", "--step-gamma", "2"], "--step-gamma must be in (0, 1]"),
     (["tune", "--n-jobs", "0"], "argument --n-jobs: expected a number of workers >= 1, or -1 for one per core"),
     (["lab", "--n-jobs", "0"], "argument --n-jobs: expected a number of workers >= 1, or -1 for one per core"),
@@ -133,6 +137,18 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(data_dir, tmp_path, ca
         assert message in lines[0], lines
         assert afile.read_text() == "not a folder"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "run"]  # no temporary folder either
+
+
+def test_a_run_overflowing_from_its_first_step_prints_one_line_and_no_numpy_warnings(data_dir, tmp_path, capsys):
+    # pytest records warnings instead of printing them, so they are caught here, where a
+    # user's terminal would have shown them as lines before the error.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status, lines = run(["train", *data_options(data_dir), *FAST, "--std", "1e300", "--out",
+                             str(tmp_path / "out")], capsys)
+    assert_clean_failure(status, lines)
+    assert "training diverged: the loss became nan at iteration 0" in lines[0]
+    assert [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)] == []
 
 
 def test_a_malformed_dask_scheduler_address_is_one_line_before_any_work(data_dir, tmp_path, capsys):

@@ -54,6 +54,11 @@ def test_defaults_are_the_seed_net_and_train_defaults():
     (dict(step_epochs=-1.0, lr_schedule="step"), "step_epochs must be a finite number >= 0"),
     (dict(step_gamma=2.0), r"step_gamma must be in \(0, 1\]"),
     (dict(step_gamma=0.0, lr_schedule="step"), r"step_gamma must be in \(0, 1\]"),
+    (dict(momentum=1.0), r"momentum must be in \[0, 1\)"),
+    (dict(momentum=1.5, update_rule="sgd_nesterov"), r"momentum must be in \[0, 1\)"),
+    (dict(lr_schedule="cosine", learning_rate=0.1, min_learning_rate=0.2),
+     r"min_learning_rate must be at most the rate it decays from, learning_rate=0.1 \(the cosine schedule\); "
+     r"got 0.2"),
 ])
 def test_bad_values_are_refused_with_their_name(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -112,7 +112,9 @@ class TrainConfig:
         if self.sampling not in SAMPLINGS:
             raise ValueError(f"sampling must be one of {list(SAMPLINGS)}; got {self.sampling!r}")
         check_nonnegative("reg", self.reg)
-        check_nonnegative("momentum", self.momentum)
+        if not 0 <= check_nonnegative("momentum", self.momentum) < 1:
+            # At 1 or above the velocity never decays: each step adds to all the earlier ones.
+            raise ValueError(f"momentum must be in [0, 1) (0.9 is usual); got {self.momentum!r}")
         if check_nonnegative("learning_rate", self.learning_rate) == 0:
             raise ValueError("learning_rate must be > 0; got 0")
         if not 0 < check_nonnegative("learning_rate_decay", self.learning_rate_decay) <= 1:
@@ -125,6 +127,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)!r}")
         for name in ("eps", "weight_decay", "min_learning_rate"):
             check_nonnegative(name, getattr(self, name))
+        if self.lr_schedule == "cosine" and self.min_learning_rate > self.learning_rate:
+            raise ValueError(f"min_learning_rate must be at most the rate it decays from, "
+                             f"learning_rate={self.learning_rate!r} (the cosine schedule); got {self.min_learning_rate!r}")
         # Checked whatever the schedule, as the other fields are: a value that could
         # never work is a mistake, and a negative period would make the rate grow.
         if check_nonnegative("step_epochs", self.step_epochs) == 0:

@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+import numpy as np
+
 from cattern.errors import DivergedError, NetTooLargeError
 
 # In the order ``cattern --help`` lists them.
@@ -38,7 +40,11 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return args._run(args) or 0
+        # A run blowing up overflows before its loss turns non-finite; the trainer
+        # checks the loss itself and says so in one line (DivergedError, below),
+        # so NumPy's own warnings about it would only be lines of noise before that.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return args._run(args) or 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
