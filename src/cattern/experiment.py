@@ -59,6 +59,12 @@ def _option(default, help, choices=None):
     return field(default=default, metadata={"help": help, "choices": choices})
 
 
+# Each augmentation field of the config, and the Augmenter's field it sets.
+_AUGMENTER_FIELDS = {"augment_shift": "max_shift", "augment_rotation": "max_rotation", "augment_scale": "max_scale",
+                     "augment_scale_each_axis": "scale_each_axis", "elastic_alpha": "elastic_alpha",
+                     "elastic_sigma": "elastic_sigma", "augment_thickness": "max_thickness"}
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Everything that decides a training run, besides the data.
@@ -275,16 +281,12 @@ class ExperimentConfig:
         """The Augmenter of these fields, its errors naming the fields (``augment_scale``,
         not the Augmenter's ``max_scale``), so a command-line user reads the option."""
         try:
-            return Augmenter(max_shift=self.augment_shift, max_rotation=self.augment_rotation,
-                             max_scale=self.augment_scale, scale_each_axis=self.augment_scale_each_axis,
-                             elastic_alpha=self.elastic_alpha, elastic_sigma=self.elastic_sigma,
-                             max_thickness=self.augment_thickness, image_shape=shape, offset=mean_image)
+            return Augmenter(**{theirs: getattr(self, ours) for ours, theirs in _AUGMENTER_FIELDS.items()},
+                             image_shape=shape, offset=mean_image)
         except ValueError as err:
-            names = {f"max_{name}": f"augment_{name}" for name in ("shift", "rotation", "scale", "thickness")}
-            names["scale_each_axis"] = "augment_scale_each_axis"
-            text = re.sub(r"\b(max_shift|max_rotation|max_scale|max_thickness|scale_each_axis)\b",
-                          lambda m: names[m.group(1)], str(err))
-            raise ValueError(text) from None
+            ours = {theirs: ours for ours, theirs in _AUGMENTER_FIELDS.items()}
+            raise ValueError(re.sub(r"\b(\w+)(?= must)", lambda m: ours.get(m.group(1), m.group(1)),
+                                    str(err))) from None
 
     def to_dict(self):
         """The config as a plain dict of JSON-safe values."""
