@@ -92,13 +92,16 @@ def log_softmax(scores):
     return scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
 
 
+# Fields added after nets were first kept, with their "off" values: left out of a
+# net's name while off, so the nets kept before they existed keep their names.
+LATER_FIELDS = {"deskew": False, "train_on_validation": False, "augment_scale_each_axis": False,
+                "augment_thickness": 0.0}
+
+
 def net_key(cfg):
-    """A name for one net's config: 16 hex digits of a hash of its fields (``deskew``,
-    ``train_on_validation``, ``augment_scale_each_axis`` and ``augment_thickness`` left
-    out while they are off, so the nets kept before they existed keep their names)."""
-    fields = {k: v for k, v in cfg.to_dict().items()
-              if not (k in ("deskew", "train_on_validation", "augment_scale_each_axis") and v is False)
-              and not (k == "augment_thickness" and v == 0)}
+    """A name for one net's config: 16 hex digits of a hash of its fields (those of
+    :data:`LATER_FIELDS` left out while off)."""
+    fields = {k: v for k, v in cfg.to_dict().items() if not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
