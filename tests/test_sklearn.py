@@ -62,7 +62,7 @@ def test_an_fc_net_fits_through_the_same_config_as_cattern_train():
 
     X, y = blobs()
     options = dict(model="fc", hidden_dims="12,8", normalization="batchnorm", dropout=0.1, dtype="float32",
-                   num_iters=60)
+                   num_iters=60, ema_decay=0.9)
     clf = CatternClassifier(**options, random_state=3).fit(X, y)
     assert isinstance(clf.net_, FullyConnectedNet) and clf.net_.hidden_dims == [12, 8]
     assert clf.score(X, y) > 0.9
@@ -187,6 +187,7 @@ def test_one_class_is_refused():
     (dict(random_state="seven"), "seven"),
     (dict(dropout=0.5), "dropout=0.5: these options belong to the fc model"),
     (dict(model="fc", dropout=1.5), r"dropout must be in \[0, 1\)"),
+    (dict(ema_decay=1.0), r"ema_decay must be in \[0, 1\)"),
 ])
 def test_bad_hyperparameters_raise_at_fit(params, match):
     X, y = blobs(n=20)

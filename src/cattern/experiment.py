@@ -127,6 +127,8 @@ class ExperimentConfig:
     patience: int = _option(0, "early stopping: epochs without a better validation "
                                "accuracy before stopping (0: never stop early)")
     restore_best: bool = _option(False, "end with the weights of the best validation epoch")
+    ema_decay: float = _option(0.0, "measure and keep a moving average of the weights, each update moving it "
+                                    "by 1 - ema_decay towards them, e.g. 0.999 (0: off)")
     catch_interrupt: bool = _option(False, "Ctrl-C ends training cleanly, keeping the run")
     # Augmentation of each training batch (cattern.augment.Augmenter); all 0: none.
     augment_shift: int = _option(0, "augmentation: largest random translation, in whole pixels")

@@ -145,7 +145,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
                  input_dropout=0.0, normalization="none", max_norm=0.0, label_smoothing=0.0,
                  lr_schedule="exponential_per_epoch", warmup_epochs=0.0, step_epochs=10.0, step_gamma=0.1,
                  min_learning_rate=0.0, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                 random_state=None, verbose=False):
+                 ema_decay=0.0, random_state=None, verbose=False):
         # scikit-learn's contract: __init__ stores the arguments untouched, so
         # that clone() and set_params() work; fit() validates them.
         self.model = model
@@ -176,6 +176,7 @@ class CatternClassifier(ClassifierMixin, BaseEstimator):
         self.beta2 = beta2
         self.eps = eps
         self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
         self.random_state = random_state
         self.verbose = verbose
 

@@ -71,6 +71,13 @@ class TrainConfig:
       validation accuracy (0: never stop early, run all num_iters)
     - restore_best: at the end, put back the parameters (and buffers such as
       batch-norm statistics) of the best validation epoch
+    - ema_decay: keep an exponential moving average of the parameters and
+      buffers (Polyak averaging), ``avg += (1 - d) * (params - avg)`` after
+      every update, with ``d = min(ema_decay, (1 + t) / (10 + t))`` at update
+      t (TensorFlow's ExponentialMovingAverage with num_updates: the early
+      average does not cling to the initial weights). The averaged net is the
+      one measured each epoch, kept by restore_best, and left in the model at
+      the end; the loss history is the trained net's. 0: off.
     - augment: None, or a callable ``augment(X_batch, rng) -> X_batch`` applied
       to every training batch (see :mod:`cattern.augment`), drawing from the
       trainer's seeded generator
@@ -102,6 +109,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     patience: int = 0
     restore_best: bool = False
+    ema_decay: float = 0.0
     augment: Callable | None = None
     catch_interrupt: bool = False
 
@@ -136,6 +144,9 @@ class TrainConfig:
             raise ValueError("step_epochs must be > 0 (epochs between the step schedule's decays); got 0")
         if not 0 < check_nonnegative("step_gamma", self.step_gamma) <= 1:
             raise ValueError(f"step_gamma must be in (0, 1] (the step schedule's factor); got {self.step_gamma!r}")
+        if not 0 <= check_nonnegative("ema_decay", self.ema_decay) < 1:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: no averaging; 0.999 averages over about "
+                             f"the last 1000 updates); got {self.ema_decay!r}")
         if self.patience != 0:
             try:
                 check_positive_int("patience", self.patience)
@@ -235,6 +246,10 @@ class Trainer:
         self._subset = None
         self._order = None
         self._schedule = self._update = None  # set by fit, from the config
+        # With ema_decay: the moving average of the model's params and buffers, and
+        # whether the model holds it (between fits) instead of the trained arrays.
+        self._average = None
+        self._average_in_model = False
 
     @property
     def rng(self):
@@ -297,6 +312,10 @@ class Trainer:
         if self._subset is None and not replacement:
             self._subset = np.sort(self.rng.choice(n, size=min(n, cfg.train_acc_size), replace=False))
         X_sub, y_sub = (None, None) if replacement else (X[self._subset], y[self._subset])
+        if cfg.ema_decay and self._average is None:
+            self._average = {k: v.copy() for k, v in self._averaged_arrays().items()}
+        if self._average_in_model:
+            self._swap_average()  # a continued fit goes on training the trained arrays
         workspace = Workspace()  # the step's arrays, reused from one step to the next
         X_batch = np.empty((batch,) + X.shape[1:], dtype=X.dtype)
 
@@ -317,6 +336,8 @@ class Trainer:
                                        X_val, y_val)
                     if self.stop_training:
                         break
+        if self._average is not None:
+            self._swap_average()  # the run's net is the average
         if cfg.restore_best and self.best_params is not None:
             self.restore_best()
         for cb in self.callbacks:
@@ -370,10 +391,51 @@ class Trainer:
         constrain = getattr(self.model, "constrain", None)
         if constrain is not None:
             constrain()
+        if self._average is not None:
+            self._update_average(it, workspace)
         self.steps_done = it + 1
         return float(loss)
 
+    def _averaged_arrays(self):
+        """The arrays ema_decay averages: the model's params, then its buffers (batch-norm statistics)."""
+        return {**self.model.params, **getattr(self.model, "buffers", {})}
+
+    def _update_average(self, it, workspace):
+        """Move the average a step towards the arrays after update ``it``: avg += (1 - d) * (x - avg),
+        in cache-sized row blocks, as the update rules are applied."""
+        decay = min(self.config.ema_decay, (1 + it) / (10 + it))
+        arrays = self._averaged_arrays()
+        for name, avg in self._average.items():
+            for rows in row_blocks(avg):
+                diff = np.subtract(arrays[name][rows], avg[rows], out=workspace("ema", avg[rows].shape, avg.dtype))
+                diff *= 1 - decay
+                avg[rows] += diff
+
+    def _swap_average(self):
+        """Exchange the model's arrays and their average, in place (so the model's own
+        arrays, which its layers may hold, stay the same objects)."""
+        arrays = self._averaged_arrays()
+        for name, avg in self._average.items():
+            held = arrays[name].copy()
+            arrays[name][...] = avg
+            avg[...] = held
+        self._average_in_model = not self._average_in_model
+
     def _record_epoch(self, X_sub, y_sub, X_val, y_val):
+        """Measure the epoch's net, keep it if best, and call the callbacks, which see that
+        net too: with ema_decay it is the average, swapped into the model meanwhile."""
+        if self._average is not None:
+            self._swap_average()
+        try:
+            self._measure_epoch(X_sub, y_sub, X_val, y_val)
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, self.epoch)
+        finally:
+            if self._average is not None:
+                self._swap_average()
+        self.epoch += 1
+
+    def _measure_epoch(self, X_sub, y_sub, X_val, y_val):
         model = self.model
         self.history["train_acc_history"].append(float((model.predict(X_sub) == y_sub).mean()))
         if X_val is not None:
@@ -387,9 +449,6 @@ class Trainer:
             patience = self.config.patience
             if patience and self.epoch - self.best_epoch >= patience:
                 self.stop_training = True  # early stopping: no new best for `patience` epochs
-        for cb in self.callbacks:
-            cb.on_epoch_end(self, self.epoch)
-        self.epoch += 1
 
     def restore_best(self):
         """Copy the best validation epoch's parameters and buffers back into the model, in place."""
