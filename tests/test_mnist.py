@@ -97,6 +97,22 @@ def test_a_bad_pixel_scale_is_refused_before_any_work(scale, tmp_path):
         read_data_sets(tmp_path, verbose=False, pixel_scale=scale, **OFFLINE)
 
 
+@pytest.mark.parametrize("scale", [1e-300, 1e-37, 1e37, 1e300])
+def test_a_pixel_scale_that_makes_pixels_0_or_infinite_in_float32_is_refused(scale, tmp_path):
+    # Before, 1e-300 trained a net on all-zero inputs and 1e37 failed on "infinite values" in the data.
+    with pytest.raises(ValueError, match=r"pixel_scale must be between 3e-36 and 1.3e\+36.*got"):
+        read_data_sets(tmp_path, verbose=False, pixel_scale=scale, **OFFLINE)
+
+
+def test_the_pixel_scales_at_the_range_edges_give_normal_float32_pixels():
+    from cattern.data.mnist import PIXEL_SCALE_RANGE
+
+    every = np.arange(256, dtype=np.uint8)
+    for scale in PIXEL_SCALE_RANGE:
+        pixels = scale_pixels(every, scale)
+        assert np.isfinite(pixels).all() and (pixels[1:] >= np.finfo(np.float32).tiny).all(), scale
+
+
 def test_raw_with_a_pixel_scale_is_refused_and_scale_pixels_wants_uint8(fake_mnist):
     with pytest.raises(ValueError, match="raw=True.*pixel_scale=255.0"):
         read_data_sets(fake_mnist[0], raw=True, pixel_scale=255.0, verbose=False, verify=False, **OFFLINE)

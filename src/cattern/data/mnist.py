@@ -79,12 +79,26 @@ def _pair(images, labels, image_path, label_path):
     return images[..., np.newaxis], labels.astype(np.int64)  # (N, rows, cols, 1), (N,)
 
 
+# The pixel scales whose every pixel value is a normal float32 number (the inputs
+# are float32, scaled as pixels * scale / 255): outside them the darkest gray
+# underflows to 0, or white times 255 overflows to inf, and the net would train
+# on zeros or fail on "infinite values" in data the user never wrote.
+_F32 = np.finfo(np.float32)
+PIXEL_SCALE_RANGE = (float(_F32.tiny) * 255, float(_F32.max) / 255)
+
+
 def check_pixel_scale(pixel_scale):
-    """Return ``pixel_scale`` as a float if it is a finite number > 0; raise ValueError otherwise."""
+    """Return ``pixel_scale`` as a float if it is a finite number > 0 in :data:`PIXEL_SCALE_RANGE`;
+    raise ValueError otherwise."""
     if (isinstance(pixel_scale, bool) or not isinstance(pixel_scale, numbers.Real)
             or not math.isfinite(pixel_scale) or pixel_scale <= 0):
         raise ValueError(f"pixel_scale must be a finite number > 0, the value of a white pixel "
                          f"(1.0 gives images in [0, 1], 255.0 gives 0..255), got {pixel_scale!r}")
+    low, high = PIXEL_SCALE_RANGE
+    if not low <= pixel_scale <= high:
+        raise ValueError(f"pixel_scale must be between {low:.2g} and {high:.2g}, so that every pixel is a "
+                         f"float32 number that is neither 0 nor infinite (1.0 gives images in [0, 1], "
+                         f"255.0 gives 0..255), got {pixel_scale!r}")
     return float(pixel_scale)
 
 
