@@ -1,4 +1,5 @@
 """Tests of the search: spaces, parallel == serial, resume, divergence, halving, edges."""
+import dataclasses
 import inspect
 import json
 
@@ -103,6 +104,21 @@ def test_edge_warnings_name_the_option_on_the_edge():
     assert len(warnings) == 1  # reg is inside its range; dtype was not varied
     assert "learning_rate=0.1 is the largest value searched" in warnings[0]
     assert "smallest" in edge_warnings(configs, {**best, "learning_rate": 1e-3})[0]
+
+
+def test_a_best_of_0_is_not_an_edge_since_no_option_can_go_below_0():
+    configs = grid(reg=[0.0, 1e-4, 1e-3], dropout=[0.0, 0.5], learning_rate=[1e-2, 1e-1])
+    best = {"reg": 0.0, "dropout": 0.0, "learning_rate": 1e-2}
+    assert [w.split("=")[0] for w in edge_warnings(configs, best)] == ["best learning_rate"]
+    assert "reg=0.001 is the largest" in edge_warnings(configs, {**best, "reg": 1e-3})[0]
+    # What the rule rests on: every numeric option refuses a value below 0.
+    from cattern.experiment import ExperimentConfig
+    numbers = {"int": -1, "float": -1.0, "float | None": -1.0}
+    fields = [f for f in dataclasses.fields(ExperimentConfig) if f.type in numbers]
+    assert len(fields) > 20
+    for field in fields:
+        with pytest.raises(ValueError):
+            ExperimentConfig(**{field.name: numbers[field.type]})
 
 
 # ----------------------------------------------------------------------

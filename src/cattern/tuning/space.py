@@ -108,7 +108,9 @@ def edge_warnings(configs, best):
     - best: the best of them
 
     Only numeric options with more than one value searched are considered: a
-    best value on the edge suggests the optimum may lie beyond it.
+    best value on the edge suggests the optimum may lie beyond it. A best of 0
+    at the low edge is not one (``reg=0``, ``dropout=0``, ``ema_decay=0``): no
+    option can go below 0.
 
     Returns a list of strings, in the order of ``best``'s keys.
     """
@@ -119,6 +121,8 @@ def edge_warnings(configs, best):
         if len(numeric) != len(values) or len(values) < 2:
             continue
         low, high = min(numeric), max(numeric)
+        if value == low == 0:
+            continue  # no option's number can be negative: at 0 it is off, with nothing below
         if value == low:
             side, direction = "smallest", "below"
         elif value == high:
