@@ -120,6 +120,25 @@ def test_each_probed_mistake_is_one_clear_line(argv, message, data_dir, tmp_path
     assert folder_state(out) == before  # nothing written, the earlier run's summary untouched
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--momentum", "1.5"], "--momentum must be in [0, 1)"),
+    (["--ema-decay", "1"], "--ema-decay must be in [0, 1)"),
+    (["--pixel-scale", "1", "255"], "search each --pixel-scale on its own"),
+])
+def test_the_lab_checks_its_search_options_before_its_first_section(options, message, data_dir, tmp_path, capsys):
+    # Before, the lab ran the seed's sections and failed at its own search, naming the field, not the option.
+    out = tmp_path / "lab"
+    try:
+        status = main(["lab", *data_options(data_dir), "--out", str(out), "--no-progress", *options])
+    except SystemExit as exit_:
+        status = exit_.code
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert_clean_failure(status, lines)
+    assert message in lines[0] and captured.out == "", captured.out
+    assert not out.exists()
+
+
 def test_an_out_that_is_a_file_is_refused_before_any_work(data_dir, tmp_path, capsys):
     # Checked first, so a long run is not lost at its end when its folder cannot be made.
     model = tmp_path / "run"

@@ -1,9 +1,10 @@
 """``cattern lab``: the whole seed lab, in the terminal and in pictures."""
 from cattern.atomic import check_out_folder
-from cattern.cli.options import (add_config_options, add_data_options, config_fields, search_configs, whole_number,
-                                 worker_count)
+from cattern.cli.options import (add_config_options, add_data_options, config_fields, options_named, search_configs,
+                                 whole_number, worker_count)
 from cattern.lab import QUICK_ENV, default_search_preset, quick_mode, run_lab
 from cattern.tuning import SEARCH_PRESETS
+from cattern.tuning.search import check_configs, deskew_of, pixel_scale_of
 
 
 def add_parser(subparsers):
@@ -40,7 +41,12 @@ def run(args):
     quick = args.quick or quick_mode()
     check_out_folder(args.out)
     overridden = any(getattr(args, f.name) is not None for f, _, _ in config_fields(exclude=("seed",)))
-    configs = search_configs(args, preset=args.search_preset or default_search_preset(quick)) if overridden else None
+    configs = None
+    if overridden:
+        with options_named():  # every option checked before the lab's first section, named as an option
+            configs = search_configs(args, preset=args.search_preset or default_search_preset(quick))
+            checked = check_configs(configs)
+            pixel_scale_of(checked), deskew_of(checked)  # a search trains on one data set
     summary = run_lab(args.out, seed=args.seed, data_dir=args.data_dir, validation_size=args.validation_size,
                       verify=not args.no_verify, search_preset=args.search_preset, search_configs=configs,
                       n_jobs=args.n_jobs, progress=not args.no_progress, quick=quick)
