@@ -89,6 +89,8 @@ def assert_clean_failure(status, lines):
     (["train", "--pixel-scale", "1e-300"], "--pixel-scale must be between 3e-36 and 1.3e+36"),
     (["tune", "--pixel-scale", "1e37"], "--pixel-scale must be between 3e-36 and 1.3e+36"),
     (["train", "--ema-decay", "1"], "--ema-decay must be in [0, 1)"),
+    (["tune", "--random", "3", "--ema-decay", "0..0.999"],
+     "random search range of --ema-decay must satisfy 0 < low <= high for a log-uniform draw"),
     (["train", "--step-epochs", "0"], "--step-epochs must be > 0"),
     (["train", "--momentum", "1.5"], "--momentum must be in [0, 1)"),
     (["train", "--lr-schedule", "cosine", "--min-learning-rate", "1"],

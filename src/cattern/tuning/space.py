@@ -89,13 +89,13 @@ def _is_int(value):
 
 def _check_range(name, spec):
     if len(spec) != 2:
-        raise ValueError(f"random search range {name!r} must be (low, high); got {spec!r}")
+        raise ValueError(f"random search range of {name} must be (low, high); got {spec!r}")
     low, high = spec
     if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in spec):
-        raise ValueError(f"random search range {name!r} must hold two numbers; got {spec!r}")
+        raise ValueError(f"random search range of {name} must hold two numbers; got {spec!r}")
     if not 0 < low <= high or not math.isfinite(high):
         raise ValueError(
-            f"random search range {name!r} must satisfy 0 < low <= high for a log-uniform draw; "
+            f"random search range of {name} must satisfy 0 < low <= high for a log-uniform draw; "
             f"got {spec!r}. Give a positive range, or a list of values to choose from"
         )
 
