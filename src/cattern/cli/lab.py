@@ -46,7 +46,8 @@ def run(args):
         with options_named():  # every option checked before the lab's first section, named as an option
             configs = search_configs(args, preset=args.search_preset or default_search_preset(quick))
             checked = check_configs(configs)
-            pixel_scale_of(checked), deskew_of(checked)  # a search trains on one data set
+            pixel_scale_of(checked)  # each raises unless every config trains on the same data
+            deskew_of(checked)
     summary = run_lab(args.out, seed=args.seed, data_dir=args.data_dir, validation_size=args.validation_size,
                       verify=not args.no_verify, search_preset=args.search_preset, search_configs=configs,
                       n_jobs=args.n_jobs, progress=not args.no_progress, quick=quick)
