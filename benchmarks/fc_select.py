@@ -95,7 +95,8 @@ def log_softmax(scores):
 # Fields added after nets were first kept, with their "off" values: left out of a
 # net's name while off, so the nets kept before they existed keep their names.
 LATER_FIELDS = {"deskew": False, "train_on_validation": False, "augment_scale_each_axis": False,
-                "augment_thickness": 0.0, "ema_decay": 0.0}
+                "augment_thickness": 0.0, "ema_decay": 0.0,
+                "clean_epochs": 0.0}
 
 
 def net_key(cfg):

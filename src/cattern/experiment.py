@@ -141,6 +141,8 @@ class ExperimentConfig:
     elastic_sigma: float = _option(4.0, "augmentation: smoothness of elastic distortion, in pixels")
     augment_thickness: float = _option(0.0, "augmentation: largest fraction of a one-pixel dilation (thicker "
                                             "strokes) or erosion (thinner) of each digit, in [0, 1] (0: off)")
+    clean_epochs: float = _option(0.0, "augmentation: train the last this many epochs on the images "
+                                       "not augmented (0: augment to the end)")
     final_test: bool = _option(False, "cattern train: after training, use the test set once on the "
                                       "final model and record its accuracy in summary.json")
     train_on_validation: bool = _option(False, "cattern train: train on the validation images too, the last "
@@ -168,6 +170,10 @@ class ExperimentConfig:
         self._check_model_options()
         self.train_config()  # the trainer's own checks: rates, sizes, the rule and schedule names
         self._augmenter(None)  # the augmenter's own checks, on every augment_* field, on or off
+        if self.clean_epochs and self.augmenter(None) is None:
+            raise ValueError(f"clean_epochs={self.clean_epochs} stops augmenting for the last epochs, but this "
+                             "config does not augment: set an augment_* option or elastic_alpha too, "
+                             "or clean_epochs=0")
 
     def _check_types(self):
         """Each field holds a value of its type (floats finite), and a name one of its choices;

@@ -41,7 +41,7 @@ from cattern.experiment import ExperimentConfig, build_trainer
 # VotingClassifier (whose n_jobs trains them at once).
 NOT_PARAMETERS = ("seed", "final_test", "patience", "restore_best", "catch_interrupt", "augment_shift",
                   "augment_rotation", "augment_scale", "augment_scale_each_axis", "elastic_alpha", "elastic_sigma",
-                  "augment_thickness", "deskew", "ensemble", "ensemble_jobs", "train_on_validation")
+                  "augment_thickness", "clean_epochs", "deskew", "ensemble", "ensemble_jobs", "train_on_validation")
 # The estimator's own defaults, where ExperimentConfig's (the seed's) do not train
 # on small or standardized data (see the class docstring).
 DEFAULTS = {"hidden_size": 100, "std": 1e-2, "learning_rate": 0.1, "num_iters": 1000, "momentum": 0.9,

@@ -81,6 +81,11 @@ class TrainConfig:
     - augment: None, or a callable ``augment(X_batch, rng) -> X_batch`` applied
       to every training batch (see :mod:`cattern.augment`), drawing from the
       trainer's seeded generator
+    - clean_epochs: the last this many epochs of num_iters train on the
+      batches as they are, not augmented (0: augment to the end). Distorted
+      digits teach invariance while the rate is high; the last, small steps
+      then fit (and batch normalization's statistics settle on) digits like
+      the ones the net will be shown. A run shorter than that is all clean.
     - catch_interrupt: Ctrl-C (KeyboardInterrupt) inside :meth:`Trainer.fit`
       ends training cleanly instead of propagating: the history is kept and
       marked ``history["interrupted"] = True``, and with restore_best the best
@@ -111,6 +116,7 @@ class TrainConfig:
     restore_best: bool = False
     ema_decay: float = 0.0
     augment: Callable | None = None
+    clean_epochs: float = 0.0
     catch_interrupt: bool = False
 
     def __post_init__(self):
@@ -133,7 +139,7 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= check_nonnegative(name, getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be in [0, 1); got {getattr(self, name)!r}")
-        for name in ("eps", "weight_decay", "min_learning_rate"):
+        for name in ("eps", "weight_decay", "min_learning_rate", "clean_epochs"):
             check_nonnegative(name, getattr(self, name))
         if self.lr_schedule == "cosine" and self.min_learning_rate > self.learning_rate:
             raise ValueError(f"min_learning_rate must be at most the rate it decays from, "
@@ -270,7 +276,7 @@ class Trainer:
     def can_extend(self):
         """Whether :meth:`extend` then :meth:`fit` gives exactly the run one longer fit would."""
         cfg = self.config
-        return cfg.lr_schedule != "cosine" and not cfg.restore_best and not cfg.patience
+        return cfg.lr_schedule != "cosine" and not cfg.restore_best and not cfg.patience and not cfg.clean_epochs
 
     def extend(self, num_iters):
         """Make the run ``num_iters`` updates long; the next :meth:`fit` trains the rest."""
@@ -304,6 +310,8 @@ class Trainer:
         self.iterations_per_epoch = (Fraction(max(Fraction(n, batch), 1)).numerator if replacement
                                      else math.ceil(n / batch))
         self._schedule, self._update = cfg.schedule(), optim.get_rule(cfg.update_rule)
+        # Counted back from the end, as the schedule counts: the clean epochs are its last.
+        self._augment_until = cfg.num_iters - round(cfg.clean_epochs * self.iterations_per_epoch)
         if self._slots is None:  # a continued fit keeps the first fit's velocities
             self._slots = [(name, rows, cfg.rule_config(name))
                            for name, w in model.params.items() for rows in row_blocks(w)]
@@ -371,7 +379,7 @@ class Trainer:
         # mode='clip' lets take write straight into the buffer (the default
         # 'raise' buffers the output); a permutation's indices are in range.
         xb = np.take(X, idx, axis=0, out=X_batch[:len(idx)], mode="clip")
-        if self.config.augment is not None:
+        if self.config.augment is not None and it < self._augment_until:
             xb = self.config.augment(xb, self.rng)
         return xb, y[idx]
 

@@ -105,7 +105,7 @@ def options_of(config):
 # seeds of the runs logged before them stay the same.
 LATER_FIELDS = {"label_smoothing": 0.0, "ensemble": 1, "ensemble_jobs": 1, "deskew": False,
                 "train_on_validation": False, "augment_scale_each_axis": False, "augment_thickness": 0.0,
-                "ema_decay": 0.0}
+                "ema_decay": 0.0, "clean_epochs": 0.0}
 
 
 def _identity(config):
