@@ -71,8 +71,9 @@ def test_before_the_clean_epochs_the_run_is_the_augmented_run():
 def test_fractions_of_an_epoch_count_in_steps_and_a_short_run_is_all_clean():
     calls, _, _ = fit(clean_epochs=0.5)  # half of 6 steps
     assert calls == list(range(27))
-    calls, _, _ = fit(clean_epochs=9)
-    assert calls == []
+    for longer_than_the_run in (9, 1e308):  # 1e308 epochs is an infinity of steps
+        calls, _, _ = fit(clean_epochs=longer_than_the_run)
+        assert calls == []
 
 
 def test_a_run_with_clean_epochs_cannot_be_extended():

@@ -311,7 +311,8 @@ class Trainer:
                                      else math.ceil(n / batch))
         self._schedule, self._update = cfg.schedule(), optim.get_rule(cfg.update_rule)
         # Counted back from the end, as the schedule counts: the clean epochs are its last.
-        self._augment_until = cfg.num_iters - round(cfg.clean_epochs * self.iterations_per_epoch)
+        clean_steps = min(cfg.clean_epochs * self.iterations_per_epoch, cfg.num_iters)  # no inf to round
+        self._augment_until = cfg.num_iters - round(clean_steps)
         if self._slots is None:  # a continued fit keeps the first fit's velocities
             self._slots = [(name, rows, cfg.rule_config(name))
                            for name, w in model.params.items() for rows in row_blocks(w)]
