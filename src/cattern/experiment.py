@@ -172,7 +172,8 @@ class ExperimentConfig:
         self._augmenter(None)  # the augmenter's own checks, on every augment_* field, on or off
         if self.clean_epochs and self.augmenter(None) is None:
             raise ValueError(f"clean_epochs={self.clean_epochs} stops augmenting for the last epochs, but this "
-                             "config does not augment: set an augment_* option or elastic_alpha too, "
+                             "config does not augment: give one of augment_shift=, augment_rotation=, "
+                             "augment_scale=, elastic_alpha= or augment_thickness= a value above 0 too, "
                              "or clean_epochs=0")
 
     def _check_types(self):
