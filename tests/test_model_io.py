@@ -123,6 +123,25 @@ def test_foreign_and_broken_files(tmp_path):
         load_model(truncated)
     with pytest.raises(ModelFileError, match="no model file at .*train one with `cattern train"):
         load_model(tmp_path / "absent.npz")
+    # One array saved as .npy (np.load gives an ndarray, not an archive), and a
+    # file of text: before, a TypeError and numpy's advice to allow pickles.
+    npy = tmp_path / "one-array.npz"
+    with open(npy, "wb") as f:
+        np.save(f, np.ones(3))
+    text = tmp_path / "text.npz"
+    text.write_text("0 1 2\n")
+    for path in (npy, text):
+        with pytest.raises(ModelFileError, match="not a whole .npz archive .* cut short, or another kind of file"):
+            load_model(path)
+
+
+def test_a_folder_is_not_a_model_file(tmp_path, trained):
+    with pytest.raises(ModelFileError, match="is a folder, not a model file: give the model file inside it"):
+        load_model(tmp_path)
+    X, y, prep, cfg, model, history = trained
+    save_model(tmp_path / "model.npz", model, preprocessing=prep, config=cfg)
+    with pytest.raises(ModelFileError, match="is a folder, not a model file: did you mean .*model.npz"):
+        load_model(tmp_path)
 
 
 def test_a_failed_save_leaves_the_old_file_untouched(tmp_path, trained, monkeypatch):

@@ -212,9 +212,18 @@ def load_model(path):
     complete, current cattern model file.
     """
     path = Path(path)
+    if path.is_dir():
+        hint = (f"did you mean {path / 'model.npz'}?" if (path / "model.npz").is_file()
+                else "give the model file inside it (cattern train --out DIR writes DIR/model.npz)")
+        raise ModelFileError(f"{path} is a folder, not a model file: {hint}")
     if not path.is_file():
         raise ModelFileError(f"no model file at {path}; train one with `cattern train --out DIR` "
                              "(it writes DIR/model.npz)")
+    # np.load reads a .npy file as one array, and calls anything else pickled data:
+    # neither says what is wrong with a file that is not a zip of arrays.
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path} is not a readable cattern model file: it is not a whole .npz archive "
+                             "(a zip of arrays, as cattern train writes); is it cut short, or another kind of file?")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
