@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from cattern.atomic import check_out_folder
 from cattern.cli import main
 from cattern.data.splits import load_raw
 from cattern.model_io import load_model
@@ -161,6 +162,20 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(data_dir, tmp_path, ca
         assert message in lines[0], lines
         assert afile.read_text() == "not a folder"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "run"]  # no temporary folder either
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where no folder can be made")
+def test_an_out_where_no_folder_can_be_made_is_refused_before_any_work(data_dir, capsys):
+    # Its permission bits let root in (os.access says yes), but mkdir fails: before, the run
+    # trained, then failed at its end on a temporary folder's name, naming no option.
+    status, lines = run(["train", *data_options(data_dir), *FAST, "--out", "/proc/cattern-run"], capsys)
+    assert_clean_failure(status, lines)
+    assert "--out /proc/cattern-run: no folder can be made in /proc (" in lines[0], lines
+
+
+def test_checking_an_out_folder_leaves_nothing_behind(tmp_path):
+    check_out_folder(tmp_path / "new" / "run")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_run_overflowing_from_its_first_step_prints_one_line_and_no_numpy_warnings(data_dir, tmp_path, capsys):

@@ -61,6 +61,13 @@ def check_out_folder(out, option="--out"):
         raise ValueError(f"{option} {out}: {parent} is a file, so no folder can be made there")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ValueError(f"{option} {out}: this user cannot write in {parent}; give a folder you can write in")
+    # Permission bits do not tell all (a read-only mount, /proc, and root, whom
+    # os.access always lets in), so make and remove the kind of folder run_folder makes.
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=parent, prefix=".cattern-check-"))
+    except OSError as err:
+        raise ValueError(f"{option} {out}: no folder can be made in {parent} ({err.strerror}); "
+                         "give a folder you can write in") from None
 
 
 @contextlib.contextmanager
