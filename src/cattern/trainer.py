@@ -82,10 +82,10 @@ class TrainConfig:
       to every training batch (see :mod:`cattern.augment`), drawing from the
       trainer's seeded generator
     - clean_epochs: the last this many epochs of num_iters train on the
-      batches as they are, not augmented (0: augment to the end). Distorted
-      digits teach invariance while the rate is high; the last, small steps
-      then fit (and batch normalization's statistics settle on) digits like
-      the ones the net will be shown. A run shorter than that is all clean.
+      batches as they are, not augmented (0: augment to the end), so that the
+      last, small steps fit digits like the ones the net will be shown. A run
+      shorter than that is all clean. (Measured on fc-deskew, 20 clean epochs
+      cost 3.5 validation images: README, "Ending on digits as they are".)
     - catch_interrupt: Ctrl-C (KeyboardInterrupt) inside :meth:`Trainer.fit`
       ends training cleanly instead of propagating: the history is kept and
       marked ``history["interrupted"] = True``, and with restore_best the best
