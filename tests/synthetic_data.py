@@ -38,9 +38,10 @@ def write_mnist_dir(folder, n_train=300, n_test=120, seed=0, side=SIDE):
     return folder
 
 
-def data_options(folder):
-    """The command-line options that read ``folder`` as the data."""
-    return ["--data-dir", str(folder), "--no-verify", "--validation-size", str(N_VAL)]
+def data_options(folder, split=True):
+    """The command-line options that read ``folder`` as the data; without ``split``, those of
+    ``cattern evaluate``, which reads only the test set and has no --validation-size."""
+    return ["--data-dir", str(folder), "--no-verify", *(["--validation-size", str(N_VAL)] if split else [])]
 
 
 def raw(folder):

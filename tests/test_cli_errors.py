@@ -107,6 +107,15 @@ def assert_clean_failure(status, lines):
     (["serve", "--port", "70000"], "argument --port: expected a whole number from 0 to 65535"),
     (["serve", "--host", "256.1.1.1", "--no-open"], "--host '256.1.1.1' is not an address"),
     (["evaluate", "missing.npz"], "no model file at missing.npz"),
+    # A word no option takes is the subcommand's mistake: its name and --help, and the option
+    # meant when one is near (before: "cattern: error: ... (see cattern --help)").
+    (["train", "--learning_rate", "0.1"], "cattern train: error: unrecognized arguments: --learning_rate 0.1; "
+                                          "did you mean --learning-rate? (see cattern train --help)"),
+    (["tune", "--presett", "lab"], "cattern tune: error: unrecognized arguments: --presett lab; did you mean --preset?"),
+    (["evaluate", "a.npz", "b.npz"], "cattern evaluate: error: unrecognized arguments: b.npz (see cattern evaluate --help)"),
+    # evaluate reads only the test set: a --validation-size would change nothing, so it has none.
+    (["evaluate", "missing.npz", "--validation-size", "100"],
+     "cattern evaluate: error: unrecognized arguments: --validation-size 100 (see cattern evaluate --help)"),
 ])
 def test_each_probed_mistake_is_one_clear_line(argv, message, data_dir, tmp_path, capsys):
     out = tmp_path / "out"
@@ -154,7 +163,7 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(data_dir, tmp_path, ca
          f"--out {afile / 'sub'}: {afile} is a file, so no folder can be made there"),
         (["tune", *data_options(data_dir), *FAST, "--out", str(afile)], f"--out {afile} is a file"),
         (["lab", *data_options(data_dir), "--no-progress", "--out", str(afile)], f"--out {afile} is a file"),
-        (["evaluate", str(model / "model.npz"), *data_options(data_dir), "--out", str(afile)],
+        (["evaluate", str(model / "model.npz"), *data_options(data_dir, split=False), "--out", str(afile)],
          f"--out {afile} is a file"),
     ]:
         status, lines = run(argv, capsys)
@@ -204,7 +213,7 @@ def test_a_malformed_dask_scheduler_address_is_one_line_before_any_work(data_dir
 def test_a_new_run_replaces_the_old_one_whole(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     assert run(["train", *data_options(data_dir), "--out", str(out), *FAST], capsys)[0] == 0
-    assert run(["evaluate", str(out / "model.npz"), *data_options(data_dir)], capsys)[0] == 0
+    assert run(["evaluate", str(out / "model.npz"), *data_options(data_dir, split=False)], capsys)[0] == 0
     assert (out / "evaluation.json").is_file()
     first = folder_state(out)
     # A run that fails (here: it diverges) leaves the folder as it was...

@@ -74,7 +74,7 @@ def test_bad_options_end_with_a_clear_error(tmp_path, data_dir, capsys):
 
 
 def test_evaluate_reports_accuracy_per_class_and_per_half(tmp_path, trained, data_dir, capsys):
-    assert main(["evaluate", str(trained / "model.npz"), *data_options(data_dir), "--out", str(tmp_path)]) == 0
+    assert main(["evaluate", str(trained / "model.npz"), *data_options(data_dir, split=False), "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     report = json.loads((tmp_path / "evaluation.json").read_text())
 
@@ -100,11 +100,11 @@ def test_evaluate_refuses_a_corrupt_or_foreign_model_and_writes_nothing(tmp_path
     (out / "evaluation.json").write_text("previous results\n")
     bad = tmp_path / "model.npz"
     bad.write_bytes(b"PK\x03\x04 not really a zip")
-    assert main(["evaluate", str(bad), *data_options(data_dir), "--out", str(out)]) == 2
+    assert main(["evaluate", str(bad), *data_options(data_dir, split=False), "--out", str(out)]) == 2
     assert "is not a readable cattern model file" in capsys.readouterr().err
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, W1=np.ones((3, 3)))
-    assert main(["evaluate", str(foreign), *data_options(data_dir), "--out", str(out)]) == 2
+    assert main(["evaluate", str(foreign), *data_options(data_dir, split=False), "--out", str(out)]) == 2
     assert "this is not a cattern model file" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["evaluation.json"]
     assert (out / "evaluation.json").read_text() == "previous results\n"
@@ -114,7 +114,7 @@ def test_a_model_of_another_input_size_is_explained(tmp_path, trained, capsys):
     other = write_mnist_dir(tmp_path / "other")
     write_idx(other / "t10k-images-idx3-ubyte.gz", np.zeros((10, 5, 5), dtype=np.uint8))
     write_idx(other / "t10k-labels-idx1-ubyte.gz", np.zeros(10, dtype=np.uint8))
-    assert main(["evaluate", str(trained / "model.npz"), *data_options(other), "--out", str(tmp_path)]) == 2
+    assert main(["evaluate", str(trained / "model.npz"), *data_options(other, split=False), "--out", str(tmp_path)]) == 2
     assert "each image has 25 pixels but the model takes 64" in capsys.readouterr().err
 
 
@@ -135,6 +135,6 @@ def test_train_an_ensemble_then_evaluate_it(tmp_path, data_dir, capsys):
     assert main(["train", *data_options(data_dir), "--out", str(single), "--seed", "5", *FAST, "--model", "fc"]) == 0
     np.testing.assert_array_equal(load_model(single / "model.npz").model.params["W1"], saved.nets[0].params["W1"])
     capsys.readouterr()
-    assert main(["evaluate", str(out / "model.npz"), *data_options(data_dir)]) == 0
+    assert main(["evaluate", str(out / "model.npz"), *data_options(data_dir, split=False)]) == 0
     assert f"test accuracy        {summary['test_accuracy']:.4f}" in capsys.readouterr().out
     assert main(["doctor", str(out)]) == 0 and main(["doctor", str(out / "summary.json")]) == 0

@@ -143,6 +143,6 @@ def test_train_then_evaluate_a_deskewed_net_from_the_command_line(tmp_path):
     split = prepare(data, 1.0, deskew=True)
     np.testing.assert_array_equal(saved.mean_image, split.preprocessing.mean_image)
     assert np.mean(saved.predict(data.X_val) == data.y_val) == summary["val_accuracy"]
-    assert main(["evaluate", str(out / "model.npz"), *data_options(data_dir)]) == 0
+    assert main(["evaluate", str(out / "model.npz"), *data_options(data_dir, split=False)]) == 0
     evaluation = json.loads((out / "evaluation.json").read_text())
     assert evaluation["accuracy"] == np.mean(saved.predict(data.X_test) == data.y_test)

@@ -70,13 +70,14 @@ def test_every_subcommand_answers_help(plain, tmp_path):
 
 
 def test_every_subcommand_makes_a_real_short_run(plain, tmp_path):
-    data = data_options(write_mnist_dir(tmp_path / "mnist"))
+    folder = write_mnist_dir(tmp_path / "mnist")
+    data = data_options(folder)
 
     train = cattern(plain, "train", *data, "--out", "run", *FAST, cwd=tmp_path)
     assert train.returncode == 0, train.stderr
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["val_accuracy"] > 0.5
 
-    evaluate = cattern(plain, "evaluate", "run/model.npz", *data, cwd=tmp_path)
+    evaluate = cattern(plain, "evaluate", "run/model.npz", *data_options(folder, split=False), cwd=tmp_path)
     assert evaluate.returncode == 0 and "test accuracy" in evaluate.stdout, evaluate.stderr
 
     tune = cattern(plain, "tune", *data, "--out", "tune", "--n-jobs", "1", "--no-progress",

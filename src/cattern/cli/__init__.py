@@ -6,6 +6,7 @@ parsing here is thin on purpose: the options fill config dataclasses, and the
 work happens in the library, where it is tested.
 """
 import argparse
+import difflib
 import importlib
 import sys
 
@@ -33,12 +34,28 @@ def build_parser():
     for name in COMMANDS:
         module = importlib.import_module(f"cattern.cli.{name}")
         sub = module.add_parser(subparsers)
-        sub.set_defaults(_run=module.run)
+        sub.set_defaults(_run=module.run, _parser=sub)
     return parser
 
 
+def unrecognized(parser, words):
+    """argparse's message for words no option of ``parser`` takes, naming the nearest
+    option when one looks misspelt (``--learning_rate`` for ``--learning-rate``)."""
+    message = f"unrecognized arguments: {' '.join(words)}"
+    options = [option for action in parser._actions for option in action.option_strings]
+    for word in words:
+        close = difflib.get_close_matches(word.split("=")[0], options, n=1) if word.startswith("-") else []
+        if close:
+            return f"{message}; did you mean {close[0]}?"
+    return message
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    # Words left over belong to the subcommand: its parser reports them, so the message
+    # says "cattern train" and points at its --help, not at the top-level one.
+    args, extra = build_parser().parse_known_args(argv)
+    if extra:
+        args._parser.error(unrecognized(args._parser, extra))
     try:
         # A run blowing up overflows before its loss turns non-finite; the trainer
         # checks the loss itself and says so in one line (DivergedError, below),

@@ -23,7 +23,7 @@ def add_parser(subparsers):
     parser.add_argument("model", metavar="MODEL", help="a model file written by cattern train, tune or lab (.npz)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="folder for the figures and evaluation.json (default: the model's folder)")
-    add_data_options(parser)
+    add_data_options(parser, split=False)  # the test set only: no --validation-size
     return parser
 
 

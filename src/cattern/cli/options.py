@@ -174,15 +174,18 @@ def search_configs(args, preset=None, random=None, seed=0, exclude=("seed",)):
 # Data options
 # ----------------------------------------------------------------------
 
-def add_data_options(parser):
-    """``--data-dir``, ``--validation-size`` and ``--no-verify``, the same for every subcommand."""
+def add_data_options(parser, split=True):
+    """``--data-dir``, ``--validation-size`` and ``--no-verify``, the same for every subcommand;
+    without ``split`` (a subcommand that reads only the test set) no ``--validation-size``,
+    an option that would change nothing."""
     group = parser.add_argument_group("data")
     group.add_argument("--data-dir", default=None, metavar="DIR",
                        help="a folder holding MNIST's four files (gzip or plain idx), read first; missing "
                             "files come from the verified cache, downloaded once (default: ./mnist_data "
                             "if it exists, else the cache)")
-    group.add_argument("--validation-size", type=whole_number(1), default=5000, metavar="N",
-                       help="the first N training images validate; the rest train (default: 5000)")
+    if split:
+        group.add_argument("--validation-size", type=whole_number(1), default=5000, metavar="N",
+                           help="the first N training images validate; the rest train (default: 5000)")
     group.add_argument("--no-verify", action="store_true",
                        help="skip the SHA-256 check of the files in --data-dir (for another data set in "
                             "MNIST's format and file names)")
@@ -191,5 +194,7 @@ def add_data_options(parser):
 
 def load_raw_from_args(args, verbose=True):
     """The :class:`~cattern.data.splits.RawData` the data options name."""
-    return load_raw(args.data_dir, validation_size=args.validation_size, verify=not args.no_verify,
-                    verbose=verbose)
+    # No --validation-size (evaluate) reads only the test set, and the split does not matter:
+    # one validation image fits any training set, even another data set's smaller one.
+    return load_raw(args.data_dir, validation_size=getattr(args, "validation_size", 1),
+                    verify=not args.no_verify, verbose=verbose)
