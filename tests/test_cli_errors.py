@@ -182,6 +182,17 @@ def test_an_out_where_no_folder_can_be_made_is_refused_before_any_work(data_dir,
     assert "--out /proc/cattern-run: no folder can be made in /proc (" in lines[0], lines
 
 
+def test_a_cache_folder_that_is_a_file_is_named_as_one(tmp_path, capsys):
+    # Before, mkdir's own "File exists" ended the line, which names no mistake.
+    afile = tmp_path / "cache"
+    afile.write_text("not a folder")
+    status, lines = run(["fetch", "--dir", str(afile), "--no-npm"], capsys)
+    assert_clean_failure(status, lines)
+    assert lines[0].endswith(f"cannot use {afile} as the data cache (--dir for cattern fetch, cache_dir= in Python, "
+                             "or CATTERN_DATA_DIR): it is a file, not a folder"), lines
+    assert afile.read_text() == "not a folder"
+
+
 def test_checking_an_out_folder_leaves_nothing_behind(tmp_path):
     check_out_folder(tmp_path / "new" / "run")
     assert list(tmp_path.iterdir()) == []

