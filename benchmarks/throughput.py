@@ -26,7 +26,6 @@ is reported, so that a slow moment of the machine does not land on one of them.
     python benchmarks/throughput.py --no-search --rounds 7 --json out.json
 """
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -37,7 +36,8 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from cattern.environment import numpy_blas
+from cattern.atomic import write_json
+from cattern.environment import describe, numpy_blas
 from flops import C, D, sgemm_ceiling, step_flops  # benchmarks/ is on sys.path
 
 # Examples per epoch: about MNIST's 55,000, so that cattern's accuracy check
@@ -173,6 +173,7 @@ def main(argv=None):
     shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     runners = {k: v for k, v in RUNNERS.items() if k not in args.skip.split(",")}
     X, y = data()
+    load_before = os.getloadavg()[0]
     with threadpool_limits(args.threads):
         ceiling = sgemm_ceiling()
         rates = {(s, k): [] for s in shapes for k in runners}
@@ -194,7 +195,10 @@ def main(argv=None):
           f"{args.epochs} epochs x {N} examples\n")
     print("| H | B | library | samples/s | GFLOP/s | of sgemm ceiling | cattern / library |")
     print("|---|---|---|---|---|---|---|")
-    out = {"ceiling_gflops": ceiling, "rows": []}
+    # Where and how it ran: the ratios move with the machine and its load.
+    out = {"command": " ".join(["python benchmarks/throughput.py", *(argv if argv is not None else sys.argv[1:])]),
+           "when": time.strftime("%Y-%m-%d %H:%M:%S"), "environment": describe(), "torch": torch.__version__,
+           "loadavg_before": round(load_before, 2), "ceiling_gflops": ceiling, "rows": []}
     for (H, B) in shapes:
         ours = statistics.median(rates[(H, B), "cattern"])
         for name in runners:
@@ -212,8 +216,7 @@ def main(argv=None):
     if not args.no_search:
         out["search"] = search_table(args.search, ceiling)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+        write_json(args.json, out)
 
 
 def search_table(preset, ceiling):
