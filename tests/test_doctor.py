@@ -95,6 +95,30 @@ def test_the_plateau_of_tiny_weights_and_a_tiny_rate_is_named_with_its_causes():
     assert findings[0].severity == "error"  # it never left
 
 
+def test_a_warmup_longer_than_the_run_is_named_and_stands_for_the_net_that_did_not_learn():
+    _, findings, trainer = train({"warmup_epochs": 1e6})  # 300 steps of 20-step epochs
+    assert trainer.history["val_acc_history"][-1] < 0.5   # it learned nothing
+    assert codes(findings) == ["warmup_too_long"]         # not one_class, plateau or underfitting
+    assert findings[0].sentence == (
+        "the warmup (--warmup-epochs 1e+06: 20000000 iterations of 20-step epochs) is longer than the run "
+        "(300 iterations): the rate climbed only to 7.5e-07 of the 0.05 set: --warmup-epochs counts epochs "
+        "of the training set, and this run is 15 of them; try a warmup of an epoch or less "
+        "(--warmup-epochs 1), or more iterations (--num-iters)")
+
+
+def test_a_warmup_longer_than_the_run_is_named_even_when_the_net_learns():
+    _, findings, trainer = train({"warmup_epochs": 20.0})  # 400 steps of warmup, 300 of training
+    assert trainer.history["val_acc_history"][-1] > 0.95
+    assert codes(findings) == ["warmup_too_long"]
+    assert findings[0].evidence["share_of_rate_reached"] == 0.75
+
+
+def test_a_warmup_within_the_run_is_healthy():
+    for warmup in (1.0, 15.0):  # an epoch; the whole run, to its last step
+        _, findings, _ = train({"warmup_epochs": warmup})
+        assert findings == [], format_findings(findings)
+
+
 def test_dead_units_from_a_large_negative_bias():
     _, findings, _ = train({}, tweak=lambda model: model.params["b1"].fill(-100.0))
     assert "dead_units" in codes(findings)

@@ -1,7 +1,7 @@
 """The doctor's checks that read the loss and accuracy curves: they need no more than a history.
 
 Divergence (a NaN loss, or a smoothed loss at 4x its best), the ln C plateau,
-overfitting, underfitting and oscillation. A model file saved before the
+a warmup longer than the run, overfitting, underfitting and oscillation. A model file saved before the
 doctor has these curves, so ``cattern doctor`` judges it on them. Each check
 takes the signals and the config dict and returns a
 :class:`~cattern.diagnosis.findings.Finding` or None.
@@ -101,6 +101,24 @@ def check_plateau(s, cfg):
     return make_finding("plateau", observation, {"iterations_on_plateau": stuck, "iterations": n, "ln_c": ln_c,
                                              "entered_at": entered, "left_at": left}, causes, remedies,
                     severity="error" if left is None else "warning")
+
+
+def check_warmup(s, cfg):
+    # The config holds the warmup in epochs and the run's length in steps; only a trained run
+    # knows an epoch's steps, so the config cannot refuse a warmup longer than the run.
+    warmup, planned, epoch = cfg.get("warmup_epochs"), cfg.get("num_iters"), s["curve"]["iterations_per_epoch"]
+    if not warmup or not planned or warmup * epoch <= planned:
+        return None
+    steps, rate = warmup * epoch, rate_of(s, cfg)
+    reached = f"{the_rate(rate)} set" if rate is None else f"{rate * planned / steps:.3g} of the {rate:g} set"
+    return make_finding(
+        "warmup_too_long",
+        f"the warmup (--warmup-epochs {warmup:g}: {steps:.0f} iterations of {epoch}-step epochs) is longer "
+        f"than the run ({planned} iterations): the rate climbed only to {reached}",
+        {"warmup_iterations": steps, "num_iters": planned, "iterations_per_epoch": epoch,
+         "share_of_rate_reached": planned / steps},
+        [f"--warmup-epochs counts epochs of the training set, and this run is {planned / epoch:.3g} of them"],
+        ["a warmup of an epoch or less (--warmup-epochs 1)", "more iterations (--num-iters)"])
 
 
 def check_overfitting(s, cfg):

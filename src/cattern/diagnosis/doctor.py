@@ -21,6 +21,7 @@ CHECKS = {
     "diverged": curve.check_diverged,
     "loss_rising": curve.check_loss_rising,
     "initial_loss": measured.check_initial_loss,
+    "warmup_too_long": curve.check_warmup,
     "plateau": curve.check_plateau,
     "update_ratio_high": measured.check_update_ratio_high,
     "update_ratio_low": measured.check_update_ratio_low,

@@ -61,6 +61,10 @@ THRESHOLDS = {
                              "in 2 epochs or more",
                              "cattern's; healthy runs' epoch losses fall or stay within a few %, and "
                              "near the end, at losses of 0.04-0.06, wobble by up to 10 % (0.005)"),
+    "warmup_too_long": Threshold("the linear warmup (--warmup-epochs) is longer than the run: the rate never "
+                                 "reaches the one set",
+                                 "cattern's: a warmup is the start of a run; Goyal et al. 2017 warm up "
+                                 "for 5 of 90 epochs"),
     "gradient_ratio": Threshold("first-to-last layer ratio of ||dW|| / ||W|| below 1e-2 or above 1e2 "
                                 "(nets of 3 layers or more)",
                                 "Glorot & Bengio 2010 (vanishing gradients); the band is cattern's"),
@@ -90,6 +94,8 @@ EXPLAINS = {
     "plateau": NOT_LEARNING,
     "update_ratio_low": ("one_class", "underfitting"),
     "one_class": ("underfitting",),
+    # A rate held far below the one set is why such a net sits on the plateau, if it does.
+    "warmup_too_long": ("plateau", *NOT_LEARNING),
 }
 
 
