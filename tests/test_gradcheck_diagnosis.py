@@ -351,8 +351,36 @@ def test_cli_refuses_float32(capsys):
     (["--num-inputs", "0"], "--num-inputs must be a positive integer; got 0"),
     (["--dropout", "0.5"], "dropout=0.5: these options belong to the fc model"),
     (["--hidden-size", "0"], "--hidden-size must be a positive integer; got 0"),
+    # 417 TiB: refused before a single example is drawn, on any machine.
+    (["--num-inputs", str(10**12)], f"--num-inputs {10**12}: every pass of the check runs on all {10**12} "
+                                    "examples at once and needs about"),
 ])
 def test_cli_bad_options_exit_2_with_one_line(option, message, capsys):
     assert main(["gradcheck", *option]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and message in err
+
+
+@pytest.mark.parametrize("max_entries", [None, 3])
+def test_the_progress_bar_counts_every_entry_perturbed(max_entries):
+    from cattern.diagnosis.gradcheck import _check_arrays, _count_entries
+    from cattern.diagnosis.probe import Pinned, entry_chooser
+    rng = np.random.default_rng(0)
+    net = FullyConnectedNet(5, [4, 3], 3, normalization="batchnorm", seed=0)
+    X, y = rng.standard_normal((6, 5)), rng.integers(3, size=6)
+    ticks = []
+    pinned = Pinned(net, X, y)
+    try:
+        _check_arrays(pinned, 0.1, 1e-5, entry_chooser(max_entries, 0), ticks.append)
+    finally:
+        pinned.restore()
+    assert sum(ticks) == _count_entries(net, max_entries) == sum(
+        p.size if max_entries is None else min(p.size, max_entries) for p in net.params.values())
+
+
+def test_a_progress_bar_off_a_terminal_prints_nothing_and_changes_nothing(capsys):
+    net, X, y = toy_problem()
+    quiet = check_gradients(net, X, y, reg=REG)
+    shown = check_gradients(net, X, y, reg=REG, progress=True)  # pytest's capture is not a terminal
+    assert capsys.readouterr() == ("", "")
+    assert shown.format() == quiet.format()

@@ -370,10 +370,15 @@ def memory_estimate(cfg, input_size, num_classes):
     return itemsize * ((4 * at_once + cfg.ensemble) * num_params + 4 * cfg.batch_size * sum(widths[1:]) * at_once)
 
 
+def machine_memory():
+    """This machine's physical memory, in bytes."""
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def check_fits_in_memory(cfg, input_size, num_classes, available=None):
     """Refuse, before allocating, a net that needs more than half of this machine's memory."""
     if available is None:
-        available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        available = machine_memory()
     need = memory_estimate(cfg, input_size, num_classes)
     if need > available / 2:
         widths = ",".join(map(str, cfg.hidden_widths()))

@@ -6,7 +6,8 @@ import numpy as np
 from cattern.checks import check_positive_int
 from cattern.cli.options import add_config_options, config_from_args, whole_number
 from cattern.diagnosis import check_gradients
-from cattern.experiment import ExperimentConfig, build_model
+from cattern.errors import NetTooLargeError
+from cattern.experiment import ExperimentConfig, build_model, machine_memory, memory_estimate
 from cattern.reference import toy_problem
 
 # The seed's toy problem (cattern.reference.toy_problem): TwoLayerNet(4, 10, 3, std=0.1) on 5 examples, reg 0.05.
@@ -38,6 +39,8 @@ def add_parser(subparsers):
                          help="classes (default: 3)")
     problem.add_argument("--max-entries", type=whole_number(1), default=None, metavar="K",
                          help="check at most K random entries of each array (default: every entry)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (one shows on a terminal once a check has taken a second)")
     add_config_options(parser, base=TOY_CONFIG)
     return parser
 
@@ -45,7 +48,8 @@ def add_parser(subparsers):
 def run(args):
     """Check the gradients and print the report; returns 0 (no bug), 1 (a bug) or 2 (not judged)."""
     cfg, model, X, y = build_problem(args)
-    report = check_gradients(model, X, y, reg=cfg.reg, max_entries=args.max_entries, seed=cfg.seed)
+    report = check_gradients(model, X, y, reg=cfg.reg, max_entries=args.max_entries, seed=cfg.seed,
+                             progress=not args.no_progress)
     print(report.format())
     if report.bugs:
         return 1
@@ -58,6 +62,7 @@ def build_problem(args):
     N, D, C = (check_positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
                for name in ("num_inputs", "input_size", "num_classes"))
     cfg = config_from_args(args, TOY_CONFIG)  # every option checked, for every model kind
+    check_problem_fits(cfg, N, D, C)
     model = build_model(cfg, D, C)
     if dataclasses.replace(cfg, dtype=TOY_CONFIG.dtype, reg=TOY_CONFIG.reg) == TOY_CONFIG and \
             all(getattr(args, name) == size for name, size in TOY_SIZES.items()) and args.seed is None:
@@ -69,3 +74,15 @@ def build_problem(args):
         return cfg, model, X, y
     rng = np.random.default_rng([cfg.seed, 1])  # a stream apart from the weights' default_rng(seed)
     return cfg, model, rng.standard_normal((N, D)), rng.integers(C, size=N)
+
+
+def check_problem_fits(cfg, N, D, C):
+    """Refuse, before drawing anything, N examples whose passes need more than half of this
+    machine's memory: every pass of the check runs on all N at once, as one batch."""
+    available = machine_memory()
+    need = memory_estimate(dataclasses.replace(cfg, batch_size=N), D, C) + 8 * N * D  # and X, float64
+    if need > available / 2:
+        raise NetTooLargeError(f"--num-inputs {N}: every pass of the check runs on all {N} examples at once "
+                               f"and needs about {need / 2**30:.1f} GiB, more than half of this machine's "
+                               f"{available / 2**30:.1f} GiB; a few examples are enough to check gradients "
+                               f"(default {TOY_SIZES['num_inputs']})")

@@ -25,6 +25,7 @@ W1, b1, W2, b2, ...) and ``loss(X, y, reg) -> (loss, grads)``. If it has
 from typing import NamedTuple
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from cattern.checks import check_nonnegative, check_positive_int
 from cattern.diagnosis import shapes
@@ -70,7 +71,7 @@ CORRECT_AT_MOST = 1e-7
 TERMS = ("data", "regularization")
 
 
-def check_gradients(model, X, y, reg=0.0, *, h=1e-5, max_entries=None, seed=0):
+def check_gradients(model, X, y, reg=0.0, *, h=1e-5, max_entries=None, seed=0, progress=False):
     """Check every parameter array's gradient, term by term, and say what is wrong.
 
     Inputs:
@@ -81,6 +82,8 @@ def check_gradients(model, X, y, reg=0.0, *, h=1e-5, max_entries=None, seed=0):
     - max_entries: check at most this many entries of each array, chosen at
       random without replacement; None checks every entry
     - seed: int or ``np.random.Generator`` choosing those entries
+    - progress: show a progress bar over the entries (on a terminal, once a
+      check has taken a second: most take less)
 
     Returns a :class:`GradCheckReport`. The model is left as it was found:
     every perturbed entry is restored exactly, and so are the dropout stream
@@ -102,7 +105,9 @@ def check_gradients(model, X, y, reg=0.0, *, h=1e-5, max_entries=None, seed=0):
 
     pinned = Pinned(model, X, y)
     try:
-        checks = _check_arrays(pinned, reg, h, entry_chooser(max_entries, seed))
+        with tqdm(total=_count_entries(model, max_entries), desc="gradcheck", unit="entry", leave=False,
+                  delay=1.0, disable=None if progress else True) as bar:
+            checks = _check_arrays(pinned, reg, h, entry_chooser(max_entries, seed), bar.update)
     finally:
         pinned.restore()
     return GradCheckReport(**header, checks=tuple(checks), notes=tuple(_notes(checks, pinned, reg, max_entries, seed)))
@@ -136,8 +141,14 @@ class _Setting(NamedTuple):
     floor: float       # the term's rounding floor (see probe.rounding_floor)
 
 
-def _check_arrays(pinned, reg, h, choose):
-    """ArrayChecks for every array, the data term's first, then the regularization term's."""
+def _count_entries(model, max_entries):
+    """How many entries the check perturbs, for the progress bar."""
+    return sum(p.size if max_entries is None else min(p.size, max_entries) for p in model.params.values())
+
+
+def _check_arrays(pinned, reg, h, choose, tick):
+    """ArrayChecks for every array, the data term's first, then the regularization term's;
+    ``tick(1)`` after each entry perturbed."""
     loss0, grads0 = pinned.loss(0.0)
     masks0 = pinned.masks()
     kinked, N = bool(masks0), len(pinned.X)  # kinked: the net has ReLUs, and they are looked for
@@ -155,7 +166,7 @@ def _check_arrays(pinned, reg, h, choose):
             by_term["data"].append(malformed)
             continue
         entries = choose(x.shape)
-        num_data, num_penalty, kinks = centered_differences(pinned, x, entries, reg, h, masks0)
+        num_data, num_penalty, kinks = centered_differences(pinned, x, entries, reg, h, masks0, tick)
         on = always_on(name, entries, masks0)
         check = _judge(name, "data", entries, grads0[name], num_data, kinks, settings["data"], on)
         # A failure with no simple pattern in a hidden layer may be a missing ReLU mask, which

@@ -89,11 +89,12 @@ def rounding_floor(h, *losses):
     return 4 * sum(float(np.spacing(abs(loss))) for loss in losses) / h
 
 
-def centered_differences(pinned, x, entries, reg, h, masks0):
+def centered_differences(pinned, x, entries, reg, h, masks0, tick=None):
     """Centered differences at the K entries of x (perturbed in place, restored exactly).
 
     Inputs: x, the parameter array itself (any shape); entries, K index tuples;
-    masks0, the ReLU masks at x (or None: no kinks looked for).
+    masks0, the ReLU masks at x (or None: no kinks looked for); tick, called
+    with 1 after each entry (a progress bar's update), or None.
 
     Returns (num_data, num_penalty, kinks), (K,) each: the data loss's slope,
     the penalty's slope (of loss(reg) - loss(0); zeros when reg is 0), and
@@ -116,6 +117,8 @@ def centered_differences(pinned, x, entries, reg, h, masks0):
         num_data[k] = (data_plus - data_minus) / (2 * h)
         num_penalty[k] = (penalty_plus - penalty_minus) / (2 * h)
         kinks[k] = masks0 is not None and not (_same(masks_plus, masks0) and _same(masks_minus, masks0))
+        if tick is not None:
+            tick(1)
     return num_data, num_penalty, kinks
 
 
