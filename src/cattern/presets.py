@@ -116,7 +116,8 @@ PRESETS["fc-best"] = replace(PRESETS["fc-fast"], augment_rotation=15.0, augment_
 # seeds 0-2 0.9966-0.9968, their last 20 epochs 0.99601 on average against
 # fc-best's 0.99551, log-losses 0.0129-0.0141 against 0.0164-0.0185. Its peak
 # rate 0.1 stays: 0.2 and 0.05 gave last-20 means of 0.99617 and 0.99567 over
-# seeds 0-2, against 0.99624 at 0.1 with the same thread count (README).
+# seeds 0-2, against 0.99624 at 0.1 with the same thread count (README); and
+# its shift of up to 1 pixel stays: none gave 0.99597.
 PRESETS["fc-deskew"] = replace(PRESETS["fc-best"], deskew=True)
 # Issue #15: fc-deskew ending on its last epoch instead of its best validation
 # epoch. Selection, validation only, by a rule written down before the runs:
