@@ -1,10 +1,10 @@
 """The doctor's checks that read the loss and accuracy curves: they need no more than a history.
 
 Divergence (a NaN loss, or a smoothed loss at 4x its best), the ln C plateau,
-a warmup longer than the run, overfitting, underfitting and oscillation. A model file saved before the
-doctor has these curves, so ``cattern doctor`` judges it on them. Each check
-takes the signals and the config dict and returns a
-:class:`~cattern.diagnosis.findings.Finding` or None.
+a warmup longer than the run, overfitting, underfitting and oscillation. A
+model file saved before the doctor has these curves, so ``cattern doctor``
+judges it on them. Each check takes the signals and the config dict and
+returns a :class:`~cattern.diagnosis.findings.Finding` or None.
 """
 import numpy as np
 
